@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/internal/db"
+	"github.com/lanyard-id/lanyard/internal/server"
+	"github.com/lanyard-id/lanyard/migrations"
+	"github.com/lanyard-id/lanyard/tenant"
+	"github.com/lanyard-id/lanyard/worker"
+)
+
+// app holds the opened dependencies of a process.
+type app struct {
+	cfg      config.Config
+	log      *slog.Logger
+	deps     server.Deps
+	redisOpt asynq.RedisConnOpt
+	notifier tenant.RedisNotifier
+	closers  []func()
+}
+
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if strings.EqualFold(cfg.LogFormat, "text") {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// openApp opens the Postgres pool and the Redis client. Neither connects
+// eagerly: a dependency that is down shows up in /health/ready, not as a
+// failure to start.
+func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log}
+	pool, err := db.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, pool.Close)
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("LANYARD_REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(ropt)
+	a.closers = append(a.closers, func() { _ = rdb.Close() })
+	a.redisOpt, err = server.RedisOpt(cfg)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("LANYARD_REDIS_URL: %w", err)
+	}
+	a.notifier = tenant.RedisNotifier{Client: rdb, Channel: cfg.RedisNamespace + "lanyard:projects:changed"}
+	tdb := tenant.NewDB(pool)
+	reg := tenant.NewRegistry(tdb, tenant.RegistryOptions{Notifier: a.notifier, Logger: log})
+	client := asynq.NewClient(a.redisOpt)
+	a.closers = append(a.closers, func() { _ = client.Close() })
+	metrics, httpMetrics := server.NewMetrics()
+	a.deps = server.Deps{
+		Config: cfg, Log: log, DB: tdb, Registry: reg, Redis: rdb,
+		Enqueuer: &worker.Enqueuer{Client: client, Queues: worker.Queues{Prefix: cfg.RedisNamespace}},
+		Metrics:  metrics, HTTPMetrics: httpMetrics,
+	}
+	return a, nil
+}
+
+// retry calls fn until it succeeds or ctx ends, backing off from 500 ms to
+// 10 s and logging one line per failure that names the setting to check.
+func retry(ctx context.Context, log *slog.Logger, what, setting string, fn func(context.Context) error) error {
+	wait := 500 * time.Millisecond
+	for {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Error(what+" failed; retrying", "setting", setting, "error", err.Error(), "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 10*time.Second)
+	}
+}
+
+// migrateAll creates the database (dev mode) and applies platform and
+// tenant migrations.
+func (a *app) migrateAll(ctx context.Context, o tenant.MigrateOptions) (tenant.MigrateResult, error) {
+	if a.cfg.Mode == config.ModeDev {
+		if err := db.EnsureDatabase(ctx, a.cfg.DatabaseURL); err != nil {
+			return tenant.MigrateResult{}, fmt.Errorf("LANYARD_DATABASE_URL: %w", err)
+		}
+	}
+	applied, err := tenant.MigratePlatform(ctx, a.deps.DB.Platform(), migrations.Platform)
+	if err != nil {
+		return tenant.MigrateResult{}, err
+	}
+	if len(applied) > 0 {
+		a.log.Info("platform migrations applied", "versions", applied)
+	}
+	return a.deps.Registry.MigrateTenants(ctx, o)
+}

@@ -1,0 +1,249 @@
+// Package config holds Lanyard's one typed configuration, read from an optional
+// YAML file and then from LANYARD_* environment variables (which win).
+package config
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	env "github.com/caarlos0/env/v11"
+	"gopkg.in/yaml.v3"
+)
+
+// Modes.
+const (
+	ModeDev        = "dev"
+	ModeProduction = "production"
+)
+
+// DefaultDatabaseURL is the developer-machine default.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/lanyard?sslmode=disable"
+
+// Config is everything a Lanyard process can be told. Every field is
+// documented in the README; the env name is LANYARD_ + the env tag.
+type Config struct {
+	Mode           string `yaml:"mode" env:"MODE"`
+	DatabaseURL    string `yaml:"database_url" env:"DATABASE_URL"`
+	DBMaxConns     int32  `yaml:"db_max_conns" env:"DB_MAX_CONNS"`
+	RedisURL       string `yaml:"redis_url" env:"REDIS_URL"`
+	// RedisNamespace prefixes Lanyard's Redis keys, channels and queue
+	// names, so that several deployments (or test runs) can share a Redis.
+	RedisNamespace string `yaml:"redis_namespace" env:"REDIS_NAMESPACE"`
+	APIAddr        string `yaml:"api_addr" env:"API_ADDR"`
+	DashboardAddr  string `yaml:"dashboard_addr" env:"DASHBOARD_ADDR"`
+	WorkerAddr     string `yaml:"worker_addr" env:"WORKER_ADDR"`
+	ProjectsDomain string `yaml:"projects_domain" env:"PROJECTS_DOMAIN"`
+	// ProjectsURL is the public URL template of a project; {slug} is replaced.
+	// Empty means {scheme}://{slug}.{projects_domain}[:api port in dev].
+	ProjectsURL  string `yaml:"projects_url" env:"PROJECTS_URL"`
+	PublicScheme string `yaml:"public_scheme" env:"PUBLIC_SCHEME"`
+	// Secrets: comma-separated base64 keys, the first is current, the others
+	// are still accepted for decryption (rotation).
+	Secrets []string `yaml:"secrets" env:"SECRET" envSeparator:","`
+	DataDir string   `yaml:"data_dir" env:"DATA_DIR"`
+
+	LogLevel        string        `yaml:"log_level" env:"LOG_LEVEL"`
+	LogFormat       string        `yaml:"log_format" env:"LOG_FORMAT"`
+	BodyLimit       int64         `yaml:"body_limit" env:"BODY_LIMIT"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
+
+	SMTPURL  string `yaml:"smtp_url" env:"SMTP_URL"`
+	MailFrom string `yaml:"mail_from" env:"MAIL_FROM"`
+
+	StripeSecretKey     string `yaml:"stripe_secret_key" env:"STRIPE_SECRET_KEY"`
+	StripeWebhookSecret string `yaml:"stripe_webhook_secret" env:"STRIPE_WEBHOOK_SECRET"`
+	StripeAPIBase       string `yaml:"stripe_api_base" env:"STRIPE_API_BASE"`
+}
+
+// Default returns the configuration used when nothing is set: it works on a
+// developer machine with local Postgres, Redis and Mailpit.
+func Default() Config {
+	return Config{
+		Mode:            ModeDev,
+		DatabaseURL:     DefaultDatabaseURL,
+		DBMaxConns:      20,
+		RedisURL:        "redis://127.0.0.1:6379/0",
+		APIAddr:         ":4433",
+		DashboardAddr:   ":4000",
+		WorkerAddr:      ":4435",
+		ProjectsDomain:  "localhost",
+		DataDir:         ".lanyard",
+		LogLevel:        "info",
+		LogFormat:       "json",
+		BodyLimit:       1 << 20,
+		ShutdownTimeout: 8 * time.Second,
+		SMTPURL:         "smtp://127.0.0.1:1025",
+		MailFrom:        "Lanyard <no-reply@lanyard.localhost>",
+	}
+}
+
+// Load builds the configuration: defaults, then the YAML file (if path is not
+// empty), then LANYARD_* variables read through getenv. It validates the
+// result and, in dev mode, creates and keeps a secret under DataDir.
+func Load(path string, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: read %s: %w", path, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config: parse %s: %w", path, err)
+		}
+	}
+	opts := env.Options{Prefix: "LANYARD_"}
+	params, err := env.GetFieldParamsWithOptions(&cfg, opts)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	opts.Environment = map[string]string{}
+	for _, p := range params {
+		if v := getenv(p.Key); v != "" {
+			opts.Environment[p.Key] = v
+		}
+	}
+	if err := env.ParseWithOptions(&cfg, opts); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.validate(); err != nil {
+		return cfg, err
+	}
+	if len(cfg.Secrets) == 0 && cfg.Mode == ModeDev {
+		s, err := devSecret(cfg.DataDir)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Secrets = []string{s}
+	}
+	return cfg, nil
+}
+
+// defaultPasswords are refused in production mode.
+var defaultPasswords = map[string]bool{"": true, "postgres": true, "password": true, "lanyard": true, "secret": true, "changeme": true, "admin": true}
+
+func (c *Config) validate() error {
+	var errs []error
+	switch c.Mode {
+	case ModeDev, ModeProduction:
+	default:
+		errs = append(errs, fmt.Errorf("LANYARD_MODE: must be %q or %q, got %q", ModeDev, ModeProduction, c.Mode))
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("LANYARD_DATABASE_URL: not a postgres:// URL"))
+	} else if c.Mode == ModeProduction {
+		pw, _ := u.User.Password()
+		if defaultPasswords[pw] {
+			errs = append(errs, fmt.Errorf("LANYARD_DATABASE_URL: production mode refuses an empty or default database password"))
+		}
+	}
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		errs = append(errs, fmt.Errorf("LANYARD_REDIS_URL: not a redis:// URL"))
+	}
+	for name, addr := range map[string]string{"LANYARD_API_ADDR": c.APIAddr, "LANYARD_DASHBOARD_ADDR": c.DashboardAddr, "LANYARD_WORKER_ADDR": c.WorkerAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port", name, addr))
+		}
+	}
+	if c.ProjectsDomain == "" || strings.ContainsAny(c.ProjectsDomain, "/:{} ") {
+		errs = append(errs, fmt.Errorf("LANYARD_PROJECTS_DOMAIN: %q is not a domain name", c.ProjectsDomain))
+	}
+	if c.ProjectsURL != "" && !strings.Contains(c.ProjectsURL, "{slug}") {
+		errs = append(errs, fmt.Errorf("LANYARD_PROJECTS_URL: must contain {slug}"))
+	}
+	switch c.PublicScheme {
+	case "", "http", "https":
+	default:
+		errs = append(errs, fmt.Errorf("LANYARD_PUBLIC_SCHEME: must be http or https"))
+	}
+	if c.BodyLimit <= 0 {
+		errs = append(errs, fmt.Errorf("LANYARD_BODY_LIMIT: must be positive"))
+	}
+	if c.DBMaxConns < 2 {
+		errs = append(errs, fmt.Errorf("LANYARD_DB_MAX_CONNS: must be at least 2"))
+	}
+	if c.Mode == ModeProduction && len(c.Secrets) == 0 {
+		errs = append(errs, fmt.Errorf("LANYARD_SECRET: required in production mode (base64 of at least 32 random bytes)"))
+	}
+	for i, s := range c.Secrets {
+		if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s)); err != nil || len(b) < 32 {
+			errs = append(errs, fmt.Errorf("LANYARD_SECRET: key %d is not base64 of at least 32 bytes", i+1))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Scheme is the public scheme of project URLs.
+func (c *Config) Scheme() string {
+	if c.PublicScheme != "" {
+		return c.PublicScheme
+	}
+	if c.Mode == ModeProduction {
+		return "https"
+	}
+	return "http"
+}
+
+// ProjectURL is the public base URL of the project with this slug.
+func (c *Config) ProjectURL(slug string) string {
+	tpl := c.ProjectsURL
+	if tpl == "" {
+		tpl = c.Scheme() + "://{slug}." + c.ProjectsDomain
+		if c.Mode == ModeDev {
+			if _, port, err := net.SplitHostPort(c.APIAddr); err == nil && port != "80" && port != "443" {
+				tpl += ":" + port
+			}
+		}
+	}
+	return strings.ReplaceAll(tpl, "{slug}", slug)
+}
+
+// SecretKeys decodes the configured secrets, current first.
+func (c *Config) SecretKeys() [][]byte {
+	keys := make([][]byte, 0, len(c.Secrets))
+	for _, s := range c.Secrets {
+		b, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+		keys = append(keys, b)
+	}
+	return keys
+}
+
+// devSecret reads DataDir/secret, creating it with 32 random bytes on first use.
+func devSecret(dir string) (string, error) {
+	path := filepath.Join(dir, "secret")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("config: create %s: %w", dir, err)
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	s := base64.StdEncoding.EncodeToString(buf)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // another process won the race
+		b, rerr := os.ReadFile(path)
+		return strings.TrimSpace(string(b)), rerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("config: write %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		return "", err
+	}
+	return s, nil
+}

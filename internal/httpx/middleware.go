@@ -1,0 +1,134 @@
+package httpx
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lanyard-id/lanyard/internal/errx"
+)
+
+const (
+	requestIDKey = "lanyard.request_id"
+	loggerKey    = "lanyard.logger"
+	// HeaderRequestID is honoured when a client or proxy sends it.
+	HeaderRequestID = "X-Request-Id"
+)
+
+// RequestID returns the request id of c.
+func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }
+
+// SetLogAttrs adds attributes (e.g. project id) to the request logger.
+func SetLogAttrs(c *gin.Context, args ...any) {
+	c.Set(loggerKey, Logger(c).With(args...))
+}
+
+// validRequestID accepts ids a client may choose: short, printable, no spaces.
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// Base is the first middleware of every role: request id, request logger,
+// panic recovery into a 500 envelope and an access log line.
+func Base(log *slog.Logger, role string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(HeaderRequestID)
+		if !validRequestID(id) {
+			var b [16]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(requestIDKey, id)
+		c.Header(HeaderRequestID, id)
+		c.Set(loggerKey, log.With("request_id", id, "role", role))
+		start := time.Now()
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				WriteError(c, errx.New(errx.Internal, "").Wrap(fmt.Errorf("panic: %v", r)))
+			}
+			status := c.Writer.Status()
+			lvl := slog.LevelInfo
+			if status >= 500 {
+				lvl = slog.LevelError
+			}
+			Logger(c).Log(c.Request.Context(), lvl, "request",
+				"method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
+				"duration_ms", float64(time.Since(start).Microseconds())/1000, "bytes", c.Writer.Size())
+		}()
+		c.Next()
+	}
+}
+
+// BodyLimit refuses bodies over limit bytes with 413: at once when the
+// Content-Length says so, and while reading otherwise.
+func BodyLimit(limit int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > limit {
+			WriteError(c, errx.New(errx.TooLarge, "The request body exceeds the configured limit."))
+			return
+		}
+		if c.Request.Body != nil {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+		}
+		c.Next()
+	}
+}
+
+// NoCache sets the Cache-Control header Kratos sets on every route.
+func NoCache(c *gin.Context) {
+	c.Header("Cache-Control", "private, no-cache, no-store, must-revalidate")
+	c.Next()
+}
+
+// Metrics holds the HTTP metrics of one role.
+type Metrics struct {
+	requests *prometheus.HistogramVec
+}
+
+// NewMetrics registers the HTTP metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "lanyard_http_request_duration_seconds",
+		Help:    "HTTP request latency by role, route and status.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"role", "route", "method", "status"})}
+	reg.MustRegister(m.requests)
+	return m
+}
+
+// Middleware records latency by matched route (never the raw path, so that
+// cardinality stays bounded).
+func (m *Metrics) Middleware(role string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(role, route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
+	}
+}
+
+// NotFound renders gin's 404 and 405 as the envelope.
+func NotFound(c *gin.Context) {
+	WriteError(c, errx.New(errx.NotFound, "The requested resource could not be found."))
+}

@@ -1,0 +1,178 @@
+// Package worker runs Lanyard's background work on asynq: task handlers
+// (project schema drops now; mail, webhooks and usage reporting as they
+// arrive) and the periodic sweeps that re-enqueue whatever a lost enqueue
+// left behind. Task payloads carry ids, never data; handlers load the row
+// and its state makes every task idempotent.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+
+	"github.com/lanyard-id/lanyard/tenant"
+)
+
+// Queue names (before the namespace prefix).
+const (
+	QueueMail        = "mail"
+	QueueHooks       = "hooks"
+	QueueBilling     = "billing"
+	QueueMaintenance = "maintenance"
+)
+
+// Task types.
+const (
+	TypeProjectDrop = "project:drop"
+	TypeSweep       = "maintenance:sweep"
+)
+
+// Queues names queues within a namespace, so that test runs sharing one
+// Redis never see each other's tasks. The zero value is the production
+// naming ("mail", "hooks", ...).
+type Queues struct{ Prefix string }
+
+// Name returns the full name of queue q.
+func (q Queues) Name(name string) string { return q.Prefix + name }
+
+// Enqueuer puts tasks on the queues.
+type Enqueuer struct {
+	Client *asynq.Client
+	Queues Queues
+}
+
+type projectPayload struct {
+	ProjectID uuid.UUID `json:"project_id"`
+}
+
+// EnqueueProjectDrop asks a worker to drop a deleted project's schema. The
+// task id is derived from the project, so repeated calls enqueue it once.
+func (e *Enqueuer) EnqueueProjectDrop(ctx context.Context, id uuid.UUID) error {
+	b, _ := json.Marshal(projectPayload{ProjectID: id})
+	_, err := e.Client.EnqueueContext(ctx, asynq.NewTask(TypeProjectDrop, b),
+		asynq.Queue(e.Queues.Name(QueueMaintenance)), asynq.TaskID("drop-"+id.String()),
+		asynq.MaxRetry(20), asynq.Retention(time.Hour))
+	if err != nil && err != asynq.ErrTaskIDConflict {
+		return fmt.Errorf("worker.EnqueueProjectDrop: %w", err)
+	}
+	return nil
+}
+
+// Options configures a Worker.
+type Options struct {
+	Redis       asynq.RedisConnOpt
+	Queues      Queues
+	Registry    *tenant.Registry
+	Concurrency int
+	// SweepEvery is the period of the maintenance sweep (default 1 min);
+	// DropGrace is how long a deleted project waits before the sweep
+	// drops it if its own task was lost (default 1 min).
+	SweepEvery time.Duration
+	DropGrace  time.Duration
+	Logger     *slog.Logger
+}
+
+// Worker is the asynq server plus its scheduler.
+type Worker struct {
+	o        Options
+	srv      *asynq.Server
+	sched    *asynq.Scheduler
+	enqueuer *Enqueuer
+}
+
+// New builds a Worker; Run starts it.
+func New(o Options) *Worker {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 10
+	}
+	if o.SweepEvery <= 0 {
+		o.SweepEvery = time.Minute
+	}
+	if o.DropGrace <= 0 {
+		o.DropGrace = time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	log := slogAdapter{o.Logger.With("component", "worker")}
+	srv := asynq.NewServer(o.Redis, asynq.Config{
+		Concurrency: o.Concurrency,
+		Queues: map[string]int{
+			o.Queues.Name(QueueMail): 6, o.Queues.Name(QueueHooks): 6,
+			o.Queues.Name(QueueBilling): 2, o.Queues.Name(QueueMaintenance): 1,
+		},
+		Logger:          log,
+		ShutdownTimeout: 8 * time.Second,
+	})
+	sched := asynq.NewScheduler(o.Redis, &asynq.SchedulerOpts{Logger: log, LogLevel: asynq.WarnLevel})
+	return &Worker{o: o, srv: srv, sched: sched, enqueuer: &Enqueuer{Client: asynq.NewClient(o.Redis), Queues: o.Queues}}
+}
+
+// Mux returns the task handlers.
+func (w *Worker) Mux() *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypeProjectDrop, w.handleProjectDrop)
+	mux.HandleFunc(TypeSweep, w.handleSweep)
+	return mux
+}
+
+// Run processes tasks and runs the scheduler until ctx ends, then shuts
+// both down, letting running tasks finish.
+func (w *Worker) Run(ctx context.Context) error {
+	if _, err := w.sched.Register(fmt.Sprintf("@every %s", w.o.SweepEvery), asynq.NewTask(TypeSweep, nil),
+		asynq.Queue(w.o.Queues.Name(QueueMaintenance)), asynq.Unique(w.o.SweepEvery), asynq.MaxRetry(0)); err != nil {
+		return fmt.Errorf("worker: register sweep: %w", err)
+	}
+	if err := w.srv.Start(w.Mux()); err != nil {
+		return fmt.Errorf("worker: start: %w", err)
+	}
+	if err := w.sched.Start(); err != nil {
+		w.srv.Shutdown()
+		return fmt.Errorf("worker: start scheduler: %w", err)
+	}
+	<-ctx.Done()
+	w.sched.Shutdown()
+	w.srv.Shutdown()
+	return w.enqueuer.Client.Close()
+}
+
+func (w *Worker) handleProjectDrop(ctx context.Context, t *asynq.Task) error {
+	var p projectPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	if err := w.o.Registry.DropSchema(ctx, p.ProjectID); err != nil {
+		return err
+	}
+	w.o.Logger.Info("project schema dropped", "project_id", p.ProjectID)
+	return nil
+}
+
+// handleSweep re-enqueues drops of projects deleted a while ago whose task
+// was lost (Redis down at the time, for example).
+func (w *Worker) handleSweep(ctx context.Context, _ *asynq.Task) error {
+	ids, err := w.o.Registry.PendingDrops(ctx, time.Now().Add(-w.o.DropGrace), 500)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := w.enqueuer.EnqueueProjectDrop(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// slogAdapter lets asynq log through slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a slogAdapter) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a slogAdapter) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a slogAdapter) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a slogAdapter) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }

@@ -1,0 +1,205 @@
+// Package tenanttest gives tests a database of their own and projects
+// provisioned through the real code path. A package's TestMain calls
+// Main; each test calls NewProject for a fresh project, so tests can run
+// with t.Parallel() and never truncate shared tables.
+//
+// The server is LANYARD_TEST_DATABASE_URL (default: local Postgres as
+// user postgres) and LANYARD_TEST_REDIS_URL (default: local Redis db 0).
+package tenanttest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/migrations"
+	"github.com/lanyard-id/lanyard/tenant"
+)
+
+// Env is one test run's database, Redis namespace and registry.
+type Env struct {
+	DatabaseURL string // URL of this run's database
+	Pool        *pgxpool.Pool
+	DB          *tenant.DB
+	Registry    *tenant.Registry
+	Redis       *redis.Client
+	RedisURL    string
+	Namespace   string // Redis key / queue prefix of this run
+	Notifier    tenant.RedisNotifier
+	Config      config.Config
+}
+
+var (
+	current *Env
+	mu      sync.Mutex
+)
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// Main creates a database for this test binary, migrates the platform
+// schema, runs the tests and drops the database.
+func Main(m *testing.M) {
+	env, cleanup, err := setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tenanttest:", err)
+		os.Exit(2)
+	}
+	current = env
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func setup() (*Env, func(), error) {
+	ctx := context.Background()
+	adminURL := getenv("LANYARD_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to %s: %w (is Postgres running?)", redactURL(adminURL), err)
+	}
+	defer admin.Close(ctx)
+	dropStale(ctx, admin)
+	name := fmt.Sprintf("lanyard_test_%d_%s", time.Now().Unix(), randHex(4))
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
+		return nil, nil, fmt.Errorf("create database: %w", err)
+	}
+	u, _ := url.Parse(adminURL)
+	u.Path = "/" + name
+	dbURL := u.String()
+
+	pcfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	pcfg.MaxConns = 16
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := tenant.MigratePlatform(ctx, pool, migrations.Platform); err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	redisURL := getenv("LANYARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+	ropt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	rdb := redis.NewClient(ropt)
+	ns := "test:" + name + ":"
+	cfg := config.Default()
+	cfg.DatabaseURL = dbURL
+	cfg.RedisURL = redisURL
+	cfg.RedisNamespace = ns
+	cfg.Secrets = []string{"dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ="}
+	cfg.LogLevel = "warn"
+	env := &Env{DatabaseURL: dbURL, Pool: pool, DB: tenant.NewDB(pool), Redis: rdb, RedisURL: redisURL, Namespace: ns, Config: cfg}
+	env.Notifier = tenant.RedisNotifier{Client: rdb, Channel: ns + "lanyard:projects:changed"}
+	env.Registry = tenant.NewRegistry(env.DB, tenant.RegistryOptions{Notifier: env.Notifier, Logger: quietLogger()})
+	cleanup := func() {
+		pool.Close()
+		cleanRedis(ctx, rdb, ns)
+		_ = rdb.Close()
+		if os.Getenv("LANYARD_TEST_KEEP_DB") != "" {
+			fmt.Fprintln(os.Stderr, "tenanttest: kept database", name)
+			return
+		}
+		c, err := pgx.Connect(ctx, adminURL)
+		if err != nil {
+			return
+		}
+		defer c.Close(ctx)
+		_, _ = c.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`)
+	}
+	return env, cleanup, nil
+}
+
+// dropStale removes test databases left by runs that were killed more than
+// six hours ago.
+func dropStale(ctx context.Context, admin *pgx.Conn) {
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'lanyard\_test\_%'`)
+	if err != nil {
+		return
+	}
+	names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+	cutoff := time.Now().Add(-6 * time.Hour).Unix()
+	for _, n := range names {
+		parts := strings.Split(n, "_")
+		if len(parts) < 4 {
+			continue
+		}
+		if ts, err := strconv.ParseInt(parts[2], 10, 64); err == nil && ts < cutoff {
+			_, _ = admin.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{n}.Sanitize()+` WITH (FORCE)`)
+		}
+	}
+}
+
+func cleanRedis(ctx context.Context, rdb *redis.Client, ns string) {
+	for _, pattern := range []string{ns + "*", "asynq:{" + ns + "*"} {
+		iter := rdb.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	}
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "the test database URL"
+	}
+	return u.Redacted()
+}
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// Get returns this test binary's environment. The package must call Main
+// from its TestMain.
+func Get(t testing.TB) *Env {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if current == nil {
+		t.Fatal("tenanttest: call tenanttest.Main(m) from TestMain")
+	}
+	return current
+}
+
+// NewProject provisions a fresh project through the real registry and
+// returns it with its first API key.
+func NewProject(t testing.TB) *tenant.Created {
+	t.Helper()
+	env := Get(t)
+	c, err := env.Registry.Create(context.Background(), tenant.CreateParams{Name: "test " + t.Name()[:min(len(t.Name()), 50)]})
+	if err != nil {
+		t.Fatalf("tenanttest.NewProject: %v", err)
+	}
+	return c
+}

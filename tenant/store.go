@@ -168,15 +168,26 @@ func (r *Registry) create(ctx context.Context, wsID uuid.UUID, slug, name, env, 
 // creating it on first use.
 func (r *Registry) DefaultWorkspace(ctx context.Context) (uuid.UUID, error) {
 	var id uuid.UUID
-	err := r.db.Platform().QueryRow(ctx, `
-		WITH ins AS (
-			INSERT INTO platform.workspaces (id, name, is_default) VALUES ($1, 'Default', true)
-			ON CONFLICT (is_default) WHERE is_default DO NOTHING RETURNING id)
-		SELECT id FROM ins UNION ALL SELECT id FROM platform.workspaces WHERE is_default LIMIT 1`, uuid.New()).Scan(&id)
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("tenant.Registry.DefaultWorkspace: %w", err)
+	for range 3 {
+		err := r.db.Platform().QueryRow(ctx, `SELECT id FROM platform.workspaces WHERE is_default`).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return uuid.Nil, fmt.Errorf("tenant.Registry.DefaultWorkspace: %w", err)
+		}
+		// Two callers may race here; the loser's insert does nothing and
+		// its next select (a new snapshot) sees the winner's row.
+		err = r.db.Platform().QueryRow(ctx, `INSERT INTO platform.workspaces (id, name, is_default) VALUES ($1, 'Default', true)
+			ON CONFLICT (is_default) WHERE is_default DO NOTHING RETURNING id`, uuid.New()).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return uuid.Nil, fmt.Errorf("tenant.Registry.DefaultWorkspace: %w", err)
+		}
 	}
-	return id, nil
+	return uuid.Nil, errors.New("tenant.Registry.DefaultWorkspace: no default workspace after retries")
 }
 
 // CreateWorkspace makes a workspace.

@@ -40,6 +40,9 @@ func projectRoutes(d Deps, g *gin.RouterGroup, extra Extra) {
 
 	admin := g.Group("/admin", tenant.Require, httpx.NoCache, d.Registry.RequireAPIKey())
 
+	identityRoutes(d, pub, admin)
+	flowRoutes(d, pub, admin)
+
 	if extra != nil {
 		extra(pub, admin)
 	}

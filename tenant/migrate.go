@@ -81,9 +81,10 @@ type MigrateResult struct {
 }
 
 type pendingSchema struct {
-	id     uuid.UUID
+	id     uuid.UUID // uuid.Nil for a spare schema
 	schema string
 	cell   string
+	spare  bool
 }
 
 // MigrateTenants applies the registry's tenant migrations to every active
@@ -98,7 +99,7 @@ func (r *Registry) MigrateTenants(ctx context.Context, o MigrateOptions) (Migrat
 	}
 	var res MigrateResult
 	err := WithMigrationLock(ctx, r.db.Platform(), func() error {
-		failed := map[uuid.UUID]bool{}
+		failed := map[string]bool{}
 		for pass := 0; ; pass++ {
 			todo, err := r.pendingSchemas(ctx, o.All && pass == 0, failed)
 			if err != nil {
@@ -121,13 +122,16 @@ func (r *Registry) MigrateTenants(ctx context.Context, o MigrateOptions) (Migrat
 	return res, nil
 }
 
-func (r *Registry) pendingSchemas(ctx context.Context, all bool, skip map[uuid.UUID]bool) ([]pendingSchema, error) {
+func (r *Registry) pendingSchemas(ctx context.Context, all bool, skip map[string]bool) ([]pendingSchema, error) {
 	latest := r.migrations.Latest()
 	if all {
 		latest = int(^uint32(0) >> 1)
 	}
-	rows, err := r.db.Platform().Query(ctx, `SELECT id, schema_name, cell FROM platform.projects
-		WHERE state = 'active' AND tenant_version < $1 ORDER BY id`, latest)
+	rows, err := r.db.Platform().Query(ctx, `
+		SELECT id, schema_name, cell, false FROM platform.projects WHERE state = 'active' AND tenant_version < $1
+		UNION ALL
+		SELECT $2::uuid, schema_name, cell, true FROM platform.spare_schemas WHERE tenant_version < $1
+		ORDER BY 4, 1, 2`, latest, uuid.Nil)
 	if err != nil {
 		return nil, err
 	}
@@ -135,17 +139,17 @@ func (r *Registry) pendingSchemas(ctx context.Context, all bool, skip map[uuid.U
 	var out []pendingSchema
 	for rows.Next() {
 		var s pendingSchema
-		if err := rows.Scan(&s.id, &s.schema, &s.cell); err != nil {
+		if err := rows.Scan(&s.id, &s.schema, &s.cell, &s.spare); err != nil {
 			return nil, err
 		}
-		if !skip[s.id] {
+		if !skip[s.schema] {
 			out = append(out, s)
 		}
 	}
 	return out, rows.Err()
 }
 
-func (r *Registry) migrateBatch(ctx context.Context, todo []pendingSchema, o MigrateOptions, res *MigrateResult, failed map[uuid.UUID]bool) error {
+func (r *Registry) migrateBatch(ctx context.Context, todo []pendingSchema, o MigrateOptions, res *MigrateResult, failed map[string]bool) error {
 	var mu sync.Mutex
 	var visited, migrated, applied atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
@@ -158,8 +162,12 @@ func (r *Registry) migrateBatch(ctx context.Context, todo []pendingSchema, o Mig
 					return gctx.Err()
 				}
 				mu.Lock()
-				failed[s.id] = true
-				res.Failed = append(res.Failed, fmt.Errorf("project %s (schema %s): %w", s.id, s.schema, err))
+				failed[s.schema] = true
+				what := "project " + s.id.String()
+				if s.spare {
+					what = "spare"
+				}
+				res.Failed = append(res.Failed, fmt.Errorf("%s (schema %s): %w", what, s.schema, err))
 				mu.Unlock()
 			}
 			if n > 0 {
@@ -193,6 +201,18 @@ func (r *Registry) migrateSchema(ctx context.Context, s pendingSchema) (int, err
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, s.schema); err != nil {
 			return err
 		}
+		if s.spare {
+			// A spare claimed meanwhile is its project's now: the claim
+			// brought it up to date.
+			var one int
+			err := tx.QueryRow(ctx, `SELECT 1 FROM platform.spare_schemas WHERE schema_name = $1 FOR UPDATE`, s.schema).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, s.schema).Scan(&exists); err != nil {
 			return err
@@ -212,7 +232,11 @@ func (r *Registry) migrateSchema(ctx context.Context, s pendingSchema) (int, err
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE platform.projects SET tenant_version = $2 WHERE id = $1`, s.id, version)
+		if s.spare {
+			_, err = tx.Exec(ctx, `UPDATE platform.spare_schemas SET tenant_version = $2 WHERE schema_name = $1`, s.schema, version)
+		} else {
+			_, err = tx.Exec(ctx, `UPDATE platform.projects SET tenant_version = $2 WHERE id = $1`, s.id, version)
+		}
 		return err
 	})
 	return n, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +22,8 @@ type Registry struct {
 	migrations migrations.Set
 	cache      *projectCache
 	log        *slog.Logger
+	spares     int
+	refilling  atomic.Bool
 }
 
 // RegistryOptions configures a Registry.
@@ -34,6 +37,9 @@ type RegistryOptions struct {
 	// when no change notice arrives; 0 means 30 s.
 	CacheTTL time.Duration
 	Logger   *slog.Logger
+	// Spares is how many pre-built project schemas to keep ready (0: none;
+	// creation then builds each schema itself).
+	Spares int
 }
 
 // NewRegistry returns a Registry over db.
@@ -48,7 +54,7 @@ func NewRegistry(db *DB, o RegistryOptions) *Registry {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Registry{db: db, migrations: set, cache: newProjectCache(o.CacheTTL, o.Notifier), log: o.Logger}
+	return &Registry{db: db, migrations: set, cache: newProjectCache(o.CacheTTL, o.Notifier), log: o.Logger, spares: o.Spares}
 }
 
 // DB returns the tenant DB the registry provisions into.
@@ -132,26 +138,34 @@ func (r *Registry) Create(ctx context.Context, cp CreateParams) (*Created, error
 
 func (r *Registry) create(ctx context.Context, wsID uuid.UUID, slug, name, env, keyName string) (*Created, error) {
 	var out *Created
+	claimed := false
 	err := pgx.BeginFunc(ctx, r.db.Platform(), func(tx pgx.Tx) error {
+		schema, err := r.claimSpare(ctx, tx, DefaultCell)
+		if err != nil {
+			return err
+		}
+		claimed = schema != ""
+		if !claimed {
+			schema = newSchemaName()
+			if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+				return fmt.Errorf("create schema: %w", err)
+			}
+			if err := migrations.PinSchema(ctx, tx, schema); err != nil {
+				return err
+			}
+			if _, err := r.migrations.Apply(ctx, tx); err != nil {
+				return err
+			}
+		}
 		p, err := scanProject(tx.QueryRow(ctx, `
 			INSERT INTO platform.projects (id, workspace_id, slug, name, environment, schema_name, cell, tenant_version)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			RETURNING `+projectColumns,
-			uuid.New(), wsID, slug, name, env, newSchemaName(), DefaultCell, r.migrations.Latest()))
+			uuid.New(), wsID, slug, name, env, schema, DefaultCell, r.migrations.Latest()))
 		if err != nil {
-			var fk bool
-			if fk = isForeignKeyViolation(err); fk {
+			if isForeignKeyViolation(err) {
 				return errx.New(errx.NotFound, "The workspace does not exist.").Wrap(err)
 			}
-			return err
-		}
-		if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{p.Schema}.Sanitize()); err != nil {
-			return fmt.Errorf("create schema: %w", err)
-		}
-		if err := migrations.PinSchema(ctx, tx, p.Schema); err != nil {
-			return err
-		}
-		if _, err := r.migrations.Apply(ctx, tx); err != nil {
 			return err
 		}
 		secret, err := insertAPIKey(ctx, tx, p.ID, keyName)
@@ -161,6 +175,9 @@ func (r *Registry) create(ctx context.Context, wsID uuid.UUID, slug, name, env, 
 		out = &Created{Project: p, APIKey: secret}
 		return nil
 	})
+	if err == nil && (claimed || r.spares > 0) {
+		r.refillSoon()
+	}
 	return out, err
 }
 

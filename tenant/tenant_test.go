@@ -69,7 +69,7 @@ func TestCreateFailureLeavesNothing(t *testing.T) {
 	if err := env.Pool.QueryRow(ctx, `SELECT count(*) FROM platform.projects WHERE slug = 'doomed-project-1'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("project rows left = %d, %v", n, err)
 	}
-	if err := env.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_namespace n WHERE NOT EXISTS (SELECT 1 FROM platform.projects p WHERE p.schema_name = n.nspname) AND n.nspname LIKE 'p\_%'`).Scan(&n); err != nil || n != 0 {
+	if err := env.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_namespace n WHERE NOT EXISTS (SELECT 1 FROM platform.projects p WHERE p.schema_name = n.nspname) AND NOT EXISTS (SELECT 1 FROM platform.spare_schemas s WHERE s.schema_name = n.nspname) AND n.nspname LIKE 'p\_%'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("orphan schemas = %d, %v", n, err)
 	}
 }
@@ -192,5 +192,49 @@ func TestDeleteIsSoftThenDropped(t *testing.T) {
 	}
 	if _, err := env.Registry.Authenticate(ctx, c.Project, c.APIKey); err == nil {
 		t.Fatal("a deleted project's key still authenticates")
+	}
+}
+
+// Creation claims a pre-built schema when one is ready, and the claimed
+// schema is brought up to the registry's migrations in the same
+// transaction.
+func TestCreateClaimsSpareSchema(t *testing.T) {
+	t.Parallel()
+	env := tenanttest.Get(t)
+	ctx := context.Background()
+	old := migrations.Tenant
+	pool := tenant.NewRegistry(env.DB, tenant.RegistryOptions{Migrations: &old})
+	if _, err := pool.FillSpares(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	var spare string
+	if err := env.Pool.QueryRow(ctx, `SELECT schema_name FROM platform.spare_schemas ORDER BY created_at LIMIT 1`).Scan(&spare); err != nil {
+		t.Fatal(err)
+	}
+	// A newer release (one more migration) claims it.
+	newer := migrations.Tenant.With(migrations.Migration{Version: 9500, Name: "newer", SQL: "CREATE TABLE newer_thing (id int)"})
+	reg := tenant.NewRegistry(env.DB, tenant.RegistryOptions{Migrations: &newer})
+	var c *tenant.Created
+	for range 20 { // other parallel tests may claim spares too
+		var err error
+		if c, err = reg.Create(ctx, tenant.CreateParams{Name: "claims"}); err != nil {
+			t.Fatal(err)
+		}
+		if c.Project.Schema == spare {
+			break
+		}
+		if _, err := pool.FillSpares(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Project.Schema != spare {
+		t.Skip("the spare was claimed by another test each time")
+	}
+	var ok bool
+	err := env.DB.InTx(ctx, c.Project, func(tx tenant.Tx) error {
+		return tx.QueryRow(ctx, `SELECT to_regclass('newer_thing') IS NOT NULL AND EXISTS (SELECT 1 FROM schema_migrations WHERE version = 9500)`).Scan(&ok)
+	})
+	if err != nil || !ok {
+		t.Fatalf("claimed spare not brought up to date: %v %v", ok, err)
 	}
 }

@@ -165,6 +165,11 @@ func (w *Worker) handleSweep(ctx context.Context, _ *asynq.Task) error {
 			return err
 		}
 	}
+	if n, err := w.o.Registry.FillSpares(ctx, w.o.Registry.Spares()); err != nil {
+		return err
+	} else if n > 0 {
+		w.o.Logger.Info("spare project schemas built", "count", n)
+	}
 	return nil
 }
 

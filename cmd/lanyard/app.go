@@ -11,6 +11,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lanyard-id/lanyard/identity"
+	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/db"
 	"github.com/lanyard-id/lanyard/internal/server"
@@ -71,7 +73,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	}
 	a.notifier = tenant.RedisNotifier{Client: rdb, Channel: cfg.RedisNamespace + "lanyard:projects:changed"}
 	tdb := tenant.NewDB(pool)
-	reg := tenant.NewRegistry(tdb, tenant.RegistryOptions{Notifier: a.notifier, Logger: log})
+	reg := tenant.NewRegistry(tdb, tenant.RegistryOptions{Notifier: a.notifier, Logger: log, Spares: cfg.SpareSchemas})
 	client := asynq.NewClient(a.redisOpt)
 	a.closers = append(a.closers, func() { _ = client.Close() })
 	metrics, httpMetrics := server.NewMetrics()
@@ -79,7 +81,19 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		Config: cfg, Log: log, DB: tdb, Registry: reg, Redis: rdb,
 		Enqueuer: &worker.Enqueuer{Client: client, Queues: worker.Queues{Prefix: cfg.RedisNamespace}},
 		Metrics:  metrics, HTTPMetrics: httpMetrics,
+		Sessions: session.NewService(tdb, session.Options{Cache: session.NewCache(rdb, cfg.RedisNamespace, 0), Logger: log}),
 	}
+	// Identities (issue 3): sessions end in the same transaction when an
+	// identity is set inactive or deleted.
+	ids, err := identity.NewManagerFromConfig(tdb, cfg)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if a.deps.Sessions != nil {
+		ids.Revoker = a.deps.Sessions
+	}
+	a.deps.Identities = ids
 	return a, nil
 }
 
@@ -120,5 +134,12 @@ func (a *app) migrateAll(ctx context.Context, o tenant.MigrateOptions) (tenant.M
 	if len(applied) > 0 {
 		a.log.Info("platform migrations applied", "versions", applied)
 	}
-	return a.deps.Registry.MigrateTenants(ctx, o)
+	res, err := a.deps.Registry.MigrateTenants(ctx, o)
+	if err != nil {
+		return res, err
+	}
+	if _, err := a.deps.Registry.FillSpares(ctx, a.cfg.SpareSchemas); err != nil {
+		a.log.Warn("spare schemas not filled; the worker retries", "error", err)
+	}
+	return res, nil
 }

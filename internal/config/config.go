@@ -32,10 +32,10 @@ const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/lanyard?sslmode=d
 // Config is everything a Lanyard process can be told. Every field is
 // documented in the README; the env name is LANYARD_ + the env tag.
 type Config struct {
-	Mode           string `yaml:"mode" env:"MODE"`
-	DatabaseURL    string `yaml:"database_url" env:"DATABASE_URL"`
-	DBMaxConns     int32  `yaml:"db_max_conns" env:"DB_MAX_CONNS"`
-	RedisURL       string `yaml:"redis_url" env:"REDIS_URL"`
+	Mode        string `yaml:"mode" env:"MODE"`
+	DatabaseURL string `yaml:"database_url" env:"DATABASE_URL"`
+	DBMaxConns  int32  `yaml:"db_max_conns" env:"DB_MAX_CONNS"`
+	RedisURL    string `yaml:"redis_url" env:"REDIS_URL"`
 	// RedisNamespace prefixes Lanyard's Redis keys, channels and queue
 	// names, so that several deployments (or test runs) can share a Redis.
 	RedisNamespace string `yaml:"redis_namespace" env:"REDIS_NAMESPACE"`
@@ -51,6 +51,9 @@ type Config struct {
 	// are still accepted for decryption (rotation).
 	Secrets []string `yaml:"secrets" env:"SECRET" envSeparator:","`
 	DataDir string   `yaml:"data_dir" env:"DATA_DIR"`
+	// SpareSchemas is how many project schemas are kept built ahead of
+	// time, so that creating a project takes milliseconds.
+	SpareSchemas int `yaml:"spare_schemas" env:"SPARE_SCHEMAS"`
 
 	LogLevel        string        `yaml:"log_level" env:"LOG_LEVEL"`
 	LogFormat       string        `yaml:"log_format" env:"LOG_FORMAT"`
@@ -63,6 +66,14 @@ type Config struct {
 	StripeSecretKey     string `yaml:"stripe_secret_key" env:"STRIPE_SECRET_KEY"`
 	StripeWebhookSecret string `yaml:"stripe_webhook_secret" env:"STRIPE_WEBHOOK_SECRET"`
 	StripeAPIBase       string `yaml:"stripe_api_base" env:"STRIPE_API_BASE"`
+
+	// Password hashing (identity/hash). Zero values take the defaults:
+	// argon2id with m=19456 KiB, t=2, p=1 (OWASP); bcrypt cost 12.
+	HashAlgorithm     string `yaml:"hash_algorithm" env:"HASH_ALGORITHM"`
+	Argon2Memory      uint32 `yaml:"argon2_memory" env:"ARGON2_MEMORY"`
+	Argon2Iterations  uint32 `yaml:"argon2_iterations" env:"ARGON2_ITERATIONS"`
+	Argon2Parallelism uint8  `yaml:"argon2_parallelism" env:"ARGON2_PARALLELISM"`
+	BcryptCost        int    `yaml:"bcrypt_cost" env:"BCRYPT_COST"`
 }
 
 // Default returns the configuration used when nothing is set: it works on a
@@ -78,6 +89,7 @@ func Default() Config {
 		WorkerAddr:      ":4435",
 		ProjectsDomain:  "localhost",
 		DataDir:         ".lanyard",
+		SpareSchemas:    10,
 		LogLevel:        "info",
 		LogFormat:       "json",
 		BodyLimit:       1 << 20,

@@ -51,3 +51,14 @@ CREATE TABLE project_api_keys (
     revoked_at    timestamptz
 );
 CREATE INDEX project_api_keys_project ON project_api_keys (project_id, created_at);
+
+-- Project schemas created and migrated ahead of time, so that creating a
+-- project claims one instead of running every tenant migration (index
+-- builds fsync, and their number grows with every release).
+CREATE TABLE spare_schemas (
+    schema_name    text PRIMARY KEY CHECK (schema_name ~ '^p_[a-z0-9]{1,60}$'),
+    cell           text NOT NULL DEFAULT 'default',
+    tenant_version integer NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX spare_schemas_cell ON spare_schemas (cell, created_at);

@@ -1,0 +1,55 @@
+# Lanyard — the two commands a newcomer needs:
+#   make run    the whole platform on this machine (local Postgres, Redis, Mailpit)
+#   make test   every test of the repository
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+GO        ?= go
+BIN       := bin/lanyard
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/lanyard-id/lanyard/internal/buildinfo.Version=$(VERSION)
+GOTESTFLAGS ?=
+
+.PHONY: help run build services test test-go test-js deps-js bench vet fmt clean
+
+help:
+	@echo "make run     build and start Lanyard (API :4433, dashboard :4000) with local services"
+	@echo "make test    run every test (Go, then the JavaScript packages)"
+	@echo "make bench   run the benchmarks"
+	@echo "make build   build $(BIN)"
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lanyard
+
+services:
+	@deploy/local/services.sh
+
+run: build services
+	@echo "Starting Lanyard (Ctrl-C to stop)..."
+	LANYARD_MODE=$${LANYARD_MODE:-dev} ./$(BIN) serve
+
+deps-js:
+	@if [ -f sdk/js/package.json ]; then cd sdk/js && npm ci --no-audit --no-fund --loglevel=error; fi
+
+test: services deps-js test-go test-js
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m $(GOTESTFLAGS) ./...
+
+test-js:
+	@if [ -f sdk/js/package.json ]; then cd sdk/js && npm test --if-present; fi
+
+bench: services
+	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 60m ./tenant/
+	$(GO) test -run '^$$' -bench . -timeout 60m ./internal/... ./identity/... ./flows/...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin
+
+-include deploy/deploy.mk

@@ -240,4 +240,3 @@ func listAll(t *testing.T, env *tenanttest.Env) []*tenant.Project {
 	}
 	return append(ps, more...)
 }
-

@@ -88,4 +88,3 @@ func (r *Registry) refillSoon() {
 
 // Spares is the pool size this registry keeps.
 func (r *Registry) Spares() int { return r.spares }
-

@@ -18,7 +18,7 @@ help:
 	@echo "make build   build $(BIN)"
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lanyard
+	$(GO) build -tags nomsgpack -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lanyard
 
 services:
 	@deploy/local/services.sh

@@ -10,23 +10,24 @@
 DEPLOY_GO         ?= go
 DEPLOY_VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 DEPLOY_LDFLAGS    := -s -w -X github.com/lanyard-id/lanyard/internal/buildinfo.Version=$(DEPLOY_VERSION)
+# gin's MessagePack codec is not used; leaving it out saves about 6 MB.
+DEPLOY_GOTAGS     := nomsgpack
 DEPLOY_STATIC_BIN ?= bin/lanyard-static
 # 25 MB, with 1 MB = 1048576 bytes.
 DEPLOY_MAX_BYTES  ?= 26214400
 DEPLOY_IMAGE      ?= lanyard:$(DEPLOY_VERSION)
-DEPLOY_HELM_VERSION := v3.22.0
 
 .PHONY: build-static image lint-deploy deploy-tools
 
 build-static:
 	@mkdir -p $(dir $(DEPLOY_STATIC_BIN))
-	CGO_ENABLED=0 $(DEPLOY_GO) build -trimpath -buildvcs=false \
+	CGO_ENABLED=0 $(DEPLOY_GO) build -trimpath -buildvcs=false -tags=$(DEPLOY_GOTAGS) \
 		-ldflags='$(DEPLOY_LDFLAGS)' -o $(DEPLOY_STATIC_BIN) ./cmd/lanyard
 	@size=$$(wc -c < $(DEPLOY_STATIC_BIN) | tr -d ' '); \
 	mb=$$(awk "BEGIN { printf \"%.2f\", $$size / 1048576 }"); \
 	echo "$(DEPLOY_STATIC_BIN): $$size bytes ($$mb MB)"; \
 	if [ "$$size" -gt $(DEPLOY_MAX_BYTES) ]; then \
-		echo "$(DEPLOY_STATIC_BIN) is larger than $(DEPLOY_MAX_BYTES) bytes (25 MB)" >&2; exit 1; \
+		echo "$(DEPLOY_STATIC_BIN) is larger than $(DEPLOY_MAX_BYTES) bytes" >&2; exit 1; \
 	fi
 
 image:
@@ -41,7 +42,8 @@ image:
 lint-deploy:
 	$(DEPLOY_GO) test -count=1 ./deploy/
 
-# The tests find helm through LANYARD_HELM, or build it once into
-# $(go env GOCACHE)/../lanyard-tools (outside the repository).
+# The tests find helm through LANYARD_HELM, or build it once (a few minutes)
+# into $LANYARD_TOOLS_DIR, default ~/.cache/lanyard-tools: outside the
+# repository, kept across clones on the same machine.
 deploy-tools:
 	$(DEPLOY_GO) test -count=1 -run 'TestHelmTool' -v ./deploy/

@@ -6,7 +6,8 @@ SHELL := /bin/bash
 GO        ?= go
 BIN       := bin/lanyard
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/lanyard-id/lanyard/internal/buildinfo.Version=$(VERSION)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -s -w -X github.com/lanyard-id/lanyard/internal/buildinfo.Version=$(VERSION) -X github.com/lanyard-id/lanyard/internal/buildinfo.Revision=$(REVISION)
 GOTESTFLAGS ?=
 
 .PHONY: help run build services test test-go test-js deps-js bench vet fmt clean

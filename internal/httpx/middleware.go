@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -131,4 +133,21 @@ func (m *Metrics) Middleware(role string) gin.HandlerFunc {
 // NotFound renders gin's 404 and 405 as the envelope.
 func NotFound(c *gin.Context) {
 	WriteError(c, errx.New(errx.NotFound, "The requested resource could not be found."))
+}
+
+// InternalOnly answers 404 unless the request addressed the process by IP
+// address or as localhost, as in-cluster scrapers and probes do. Public
+// host names (project hosts, the dashboard's domain) never see what it
+// guards, such as /metrics.
+func InternalOnly(c *gin.Context) {
+	h := c.Request.Host
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	if h != "localhost" && net.ParseIP(h) == nil {
+		NotFound(c)
+		return
+	}
+	c.Next()
 }

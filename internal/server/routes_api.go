@@ -24,7 +24,7 @@ func APIRouterWith(d Deps, extra Extra) *gin.Engine {
 	r.Use(res.Host(), httpx.BodyLimit(d.Config.BodyLimit))
 
 	// Process-level endpoints, answered on any host (probes use the pod IP).
-	r.GET("/metrics", d.metricsHandler())
+	r.GET("/metrics", httpx.InternalOnly, d.metricsHandler())
 
 	projectRoutes(d, r.Group("/"), extra)
 	projectRoutes(d, r.Group("/p/:slug", res.PathPrefix()), extra)

@@ -4,13 +4,15 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/lanyard-id/lanyard/internal/httpx"
 )
 
 // DashboardRouter is the HTTP surface of the dashboard service.
 func DashboardRouter(d Deps) *gin.Engine {
 	r := newEngine(d, "dashboard")
 	d.Health().Register(r)
-	r.GET("/metrics", d.metricsHandler())
+	r.GET("/metrics", httpx.InternalOnly, d.metricsHandler())
 	r.GET("/", func(c *gin.Context) {
 		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(dashboardPlaceholder))
 	})

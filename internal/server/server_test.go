@@ -303,3 +303,17 @@ func TestDeletionReachesOtherProcesses(t *testing.T) {
 		return errx.Has(err, errx.NotFound)
 	})
 }
+
+func TestMetricsOnlyForInternalHosts(t *testing.T) {
+	t.Parallel()
+	h := newRouter(t)
+	p := tenanttest.NewProject(t).Project
+	if w := do(t, h, req{host: "10.1.2.3:4433", path: "/metrics"}); w.Code != 200 || !strings.Contains(w.Body.String(), "go_goroutines") {
+		t.Fatalf("metrics by IP: %d", w.Code)
+	}
+	for _, hst := range []string{host(p), "dashboard.example.com"} {
+		if w := do(t, h, req{host: hst, path: "/metrics"}); w.Code != 404 {
+			t.Fatalf("metrics on public host %s: %d", hst, w.Code)
+		}
+	}
+}

@@ -28,7 +28,9 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- server.ServeListener(ctx, slog.New(slog.DiscardHandler), "test", ln, h, 5*time.Second) }()
+	go func() {
+		served <- server.ServeListener(ctx, slog.New(slog.DiscardHandler), "test", ln, h, 5*time.Second)
+	}()
 	type result struct {
 		body string
 		err  error

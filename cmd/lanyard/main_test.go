@@ -239,3 +239,50 @@ func TestServeProcessServesProjectsAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatal("still running 10 s after SIGTERM")
 	}
 }
+
+// In production mode a server whose database is unreachable still starts,
+// says which setting to check, and reports the database in /health/ready.
+func TestServeWithUnreachableDatabaseReportsIt(t *testing.T) {
+	apiPort := freePort(t)
+	dead := freePort(t) // nothing listens there
+	env := cliEnv(t, map[string]string{
+		"LANYARD_MODE":         "production",
+		"LANYARD_SECRET":       "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0xMjM0",
+		"LANYARD_DATABASE_URL": fmt.Sprintf("postgres://lanyard:Zq8rT1x9@127.0.0.1:%d/lanyard?sslmode=disable&connect_timeout=1", dead),
+		"LANYARD_API_ADDR":     fmt.Sprintf("127.0.0.1:%d", apiPort),
+		"LANYARD_LOG_LEVEL":    "info",
+	})
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "LANYARD_TEST_AS_MAIN=1", "LANYARD_TEST_ARGS=serve api")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	api := fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	deadline := time.Now().Add(20 * time.Second)
+	var code int
+	var body string
+	for time.Now().Before(deadline) {
+		if code, body = get("", api+"/health/ready"); code != 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code != 503 || !strings.Contains(body, `"database"`) || strings.Contains(body, `"redis"`) {
+		t.Fatalf("ready with the database down: %d %s", code, body)
+	}
+	if code, _ := get("", api+"/health/alive"); code != 200 {
+		t.Fatalf("alive: %d", code)
+	}
+	for time.Now().Before(deadline) && !strings.Contains(stderr.String(), "LANYARD_DATABASE_URL") {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(stderr.String(), `"setting":"LANYARD_DATABASE_URL"`) {
+		t.Fatalf("no log line naming the setting: %s", stderr.String())
+	}
+}

@@ -8,6 +8,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -57,7 +58,7 @@ func (e *Enqueuer) EnqueueProjectDrop(ctx context.Context, id uuid.UUID) error {
 	_, err := e.Client.EnqueueContext(ctx, asynq.NewTask(TypeProjectDrop, b),
 		asynq.Queue(e.Queues.Name(QueueMaintenance)), asynq.TaskID("drop-"+id.String()),
 		asynq.MaxRetry(20), asynq.Retention(time.Hour))
-	if err != nil && err != asynq.ErrTaskIDConflict {
+	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return fmt.Errorf("worker.EnqueueProjectDrop: %w", err)
 	}
 	return nil

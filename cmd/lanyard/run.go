@@ -49,6 +49,7 @@ file (--config); the environment wins. See the README for every setting.`,
 		workerCmd(e),
 		migrateCmd(e),
 		projectCmd(e),
+		identitiesCmd(e),
 		healthcheckCmd(e),
 		&cobra.Command{
 			Use:   "version",

@@ -1,0 +1,98 @@
+package identity
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/lanyard-id/lanyard/internal/errx"
+	"github.com/lanyard-id/lanyard/tenant"
+)
+
+// Page sizes of the admin list.
+const (
+	DefaultPageSize = 250
+	MaxPageSize     = 1000
+	MaxIDsFilter    = 500
+)
+
+// ListParams select a page of identities. At most one of IDs and
+// CredentialsIdentifier is set.
+type ListParams struct {
+	PageSize              int
+	PageToken             string
+	IDs                   []uuid.UUID
+	CredentialsIdentifier string
+}
+
+// ErrBadPageToken answers a page token that is malformed, tampered with or
+// made for another project.
+var ErrBadPageToken = errx.New(errx.Invalid, "The page_token is invalid: it is malformed, was altered, or belongs to another project or list.").WithID("invalid_page_token")
+
+// List returns one page of identities ordered by id, and the token of the
+// next page ("" on the last page). Page tokens are signed for the project
+// and the list, so they are useless elsewhere (ErrBadPageToken).
+func (m *Manager) List(ctx context.Context, p *tenant.Project, lp ListParams) ([]*Identity, string, error) {
+	if lp.PageSize <= 0 {
+		lp.PageSize = DefaultPageSize
+	}
+	lp.PageSize = min(lp.PageSize, MaxPageSize)
+	if len(lp.IDs) > MaxIDsFilter {
+		return nil, "", errx.Newf(errx.Invalid, "At most %d ids may be given.", MaxIDsFilter)
+	}
+	f := listFilter{Limit: lp.PageSize + 1, IDs: lp.IDs, Identifier: strings.TrimSpace(lp.CredentialsIdentifier)}
+	if lp.PageToken != "" {
+		after, err := m.openToken(p, lp.PageToken)
+		if err != nil {
+			return nil, "", err
+		}
+		f.After = after
+	}
+	var list []*Identity
+	err := m.DB.InTxOpts(ctx, p, tenant.TxOptions{ReadOnly: true}, func(tx tenant.Tx) (err error) {
+		list, err = listIdentities(ctx, tx, f)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("identity.Manager.List: %w", err)
+	}
+	next := ""
+	if len(list) > lp.PageSize {
+		list = list[:lp.PageSize]
+		next = m.sealToken(p, list[len(list)-1].ID)
+	}
+	return list, next, nil
+}
+
+// A page token is base64url(cursor) "." base64url(HMAC-SHA256(key,
+// "identities" | project id | cursor)[:16]).
+func (m *Manager) tokenMAC(p *tenant.Project, cursor []byte) []byte {
+	mac := hmac.New(sha256.New, m.pageKey)
+	mac.Write([]byte("lanyard.identities.page\x00"))
+	mac.Write(p.ID[:])
+	mac.Write(cursor)
+	return mac.Sum(nil)[:16]
+}
+
+func (m *Manager) sealToken(p *tenant.Project, after uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString(after[:]) + "." + base64.RawURLEncoding.EncodeToString(m.tokenMAC(p, after[:]))
+}
+
+func (m *Manager) openToken(p *tenant.Project, tok string) (uuid.UUID, error) {
+	cur, sig, ok := strings.Cut(tok, ".")
+	if !ok || len(tok) > 128 {
+		return uuid.Nil, ErrBadPageToken
+	}
+	c, err1 := base64.RawURLEncoding.DecodeString(cur)
+	s, err2 := base64.RawURLEncoding.DecodeString(sig)
+	if err1 != nil || err2 != nil || len(c) != 16 || !hmac.Equal(s, m.tokenMAC(p, c)) {
+		return uuid.Nil, ErrBadPageToken
+	}
+	id, _ := uuid.FromBytes(c)
+	return id, nil
+}

@@ -1,0 +1,257 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/lanyard-id/lanyard/identity/hash"
+	"github.com/lanyard-id/lanyard/identity/schema"
+	"github.com/lanyard-id/lanyard/internal/errx"
+	"github.com/lanyard-id/lanyard/tenant"
+)
+
+// Manager creates, reads, changes and deletes a project's identities. Its
+// exported methods own their transaction; the *Tx variants compose into the
+// caller's (flows use them).
+type Manager struct {
+	DB     *tenant.DB
+	Hasher *hash.Hasher
+	// Revoker ends an identity's sessions when it is set inactive or
+	// deleted, in the same transaction. Nil means there are no sessions.
+	Revoker SessionRevoker
+
+	pageKey []byte
+	schemas schema.Cache
+}
+
+// NewManager returns a Manager. pageKey signs list page tokens (use the
+// current configured secret).
+func NewManager(db *tenant.DB, h *hash.Hasher, pageKey []byte) *Manager {
+	return &Manager{DB: db, Hasher: h, pageKey: append([]byte(nil), pageKey...)}
+}
+
+// Get returns one identity with its credentials (configs included: the
+// caller strips them). errx.NotFound if there is none.
+func (m *Manager) Get(ctx context.Context, p *tenant.Project, id uuid.UUID) (*Identity, error) {
+	var out *Identity
+	err := m.DB.InTxOpts(ctx, p, tenant.TxOptions{ReadOnly: true}, func(tx tenant.Tx) (err error) {
+		out, err = getIdentity(ctx, tx, id, false)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity.Manager.Get: %w", err)
+	}
+	return out, nil
+}
+
+// GetTx is Get inside the caller's transaction.
+func (m *Manager) GetTx(ctx context.Context, tx tenant.Tx, id uuid.UUID) (*Identity, error) {
+	return getIdentity(ctx, tx, id, false)
+}
+
+// Create validates and stores a new identity. A clear-text password is
+// hashed with the configured hasher; a hashed one must be in a format
+// Verify understands.
+func (m *Manager) Create(ctx context.Context, p *tenant.Project, body CreateBody, actor Actor) (*Identity, error) {
+	w, err := m.writeFromCreate(body)
+	if err != nil {
+		return nil, fmt.Errorf("identity.Manager.Create: %w", err)
+	}
+	var out *Identity
+	err = m.DB.InTx(ctx, p, func(tx tenant.Tx) (err error) {
+		out, err = m.CreateTx(ctx, tx, w)
+		if err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, actor, "identity.create", out.ID.String(), map[string]any{"schema_id": out.SchemaID})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity.Manager.Create: %w", err)
+	}
+	return out, nil
+}
+
+// CreateTx stores a new identity from w inside the caller's transaction.
+// Passwords in w must already be hashed (Write.Password.HashedPassword).
+func (m *Manager) CreateTx(ctx context.Context, tx tenant.Tx, w *Write) (*Identity, error) {
+	i, err := m.assemble(ctx, tx, w, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeIdentity(ctx, tx, i, false); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// Update replaces an identity (PUT): schema, traits, state and both
+// metadata are set from body (omitted metadata is cleared); credentials in
+// body are added; other credentials and verified addresses are kept.
+func (m *Manager) Update(ctx context.Context, p *tenant.Project, id uuid.UUID, body UpdateBody, actor Actor) (*Identity, error) {
+	w, err := m.writeFromUpdate(body)
+	if err != nil {
+		return nil, fmt.Errorf("identity.Manager.Update: %w", err)
+	}
+	var out *Identity
+	err = m.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		existing, err := getIdentity(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		w.OrganizationID = existing.OrganizationID
+		if out, err = m.replace(ctx, tx, existing, w); err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, actor, "identity.update", id.String(), map[string]any{"state": out.State})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("identity.Manager.Update: %w", err)
+	}
+	return out, nil
+}
+
+// replace writes w over existing, recording a state change and ending the
+// identity's sessions when it becomes inactive.
+func (m *Manager) replace(ctx context.Context, tx tenant.Tx, existing *Identity, w *Write) (*Identity, error) {
+	i, err := m.assemble(ctx, tx, w, existing)
+	if err != nil {
+		return nil, err
+	}
+	if i.State != existing.State {
+		t := i.UpdatedAt
+		i.StateChangedAt = &t
+		if i.State == StateInactive && m.Revoker != nil {
+			if err := m.Revoker.RevokeIdentitySessions(ctx, tx, i.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := writeIdentity(ctx, tx, i, true); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// Delete removes an identity with its credentials, addresses and sessions
+// and writes an audit event. errx.NotFound if there is none.
+func (m *Manager) Delete(ctx context.Context, p *tenant.Project, id uuid.UUID, actor Actor) error {
+	err := m.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		existing, err := getIdentity(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if m.Revoker != nil {
+			if err := m.Revoker.RevokeIdentitySessions(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		if err := deleteIdentity(ctx, tx, id); err != nil {
+			return err
+		}
+		idents := map[string][]string{}
+		for t, c := range existing.Credentials {
+			idents[t] = c.Identifiers
+		}
+		return writeAudit(ctx, tx, actor, "identity.delete", id.String(), map[string]any{
+			"schema_id": existing.SchemaID, "identifiers": idents, "external_id": existing.ExternalID})
+	})
+	if err != nil {
+		return fmt.Errorf("identity.Manager.Delete: %w", err)
+	}
+	return nil
+}
+
+// DeleteCredential removes one credential type from an identity. First
+// factors (password, code) cannot be removed (errx.Invalid); oidc needs the
+// identifier ("provider:subject") of the link to remove.
+func (m *Manager) DeleteCredential(ctx context.Context, p *tenant.Project, id uuid.UUID, typ, identifier string, actor Actor) error {
+	if !knownType(typ) {
+		return errx.Newf(errx.Invalid, "%q is not a credential type.", typ)
+	}
+	if typ == CredentialsPassword || typ == CredentialsCode {
+		return errx.New(errx.Invalid, "You cannot remove first factor credentials.")
+	}
+	if typ == CredentialsOIDC && identifier == "" {
+		return errx.New(errx.Invalid, "Removing oidc credentials needs the identifier query parameter (provider:subject).")
+	}
+	err := m.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		i, err := getIdentity(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		c, ok := i.Credentials[typ]
+		if !ok {
+			return errx.Newf(errx.NotFound, "The identity has no %s credentials.", typ)
+		}
+		if typ == CredentialsOIDC {
+			if err := removeOIDC(c, identifier); err != nil {
+				return err
+			}
+			if len(c.Identifiers) == 0 {
+				delete(i.Credentials, typ)
+			}
+		} else {
+			delete(i.Credentials, typ)
+		}
+		i.UpdatedAt = now()
+		if err := writeIdentity(ctx, tx, i, true); err != nil {
+			return err
+		}
+		return writeAudit(ctx, tx, actor, "identity.credentials.delete", id.String(), map[string]any{"type": typ, "identifier": identifier})
+	})
+	if err != nil {
+		return fmt.Errorf("identity.Manager.DeleteCredential: %w", err)
+	}
+	return nil
+}
+
+func removeOIDC(c *Credential, identifier string) error {
+	var cfg OIDCConfig
+	_ = json.Unmarshal(c.Config, &cfg)
+	kept := cfg.Providers[:0]
+	found := false
+	for _, pr := range cfg.Providers {
+		if pr.Provider+":"+pr.Subject == identifier {
+			found = true
+			continue
+		}
+		kept = append(kept, pr)
+	}
+	if !found {
+		return errx.Newf(errx.NotFound, "The identity has no oidc credential %q.", identifier)
+	}
+	cfg.Providers = kept
+	c.Config, _ = json.Marshal(cfg)
+	idents := c.Identifiers[:0]
+	for _, x := range c.Identifiers {
+		if x != identifier {
+			idents = append(idents, x)
+		}
+	}
+	c.Identifiers = idents
+	return nil
+}
+
+func knownType(t string) bool {
+	for _, k := range KnownCredentialTypes {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
+// PublicIdentity renders identity id as the identity itself may see it (no
+// credentials, no admin metadata), with schema_url under baseURL. It is
+// what sessions embed; errx.NotFound when there is none.
+func (m *Manager) PublicIdentity(ctx context.Context, tx tenant.Tx, id uuid.UUID, baseURL string) (json.RawMessage, error) {
+	i, err := getIdentity(ctx, tx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	i.SchemaURL = SchemaURL(baseURL, i.SchemaID)
+	return json.Marshal(i.Public())
+}

@@ -1,0 +1,281 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/lanyard-id/lanyard/internal/errx"
+	"github.com/lanyard-id/lanyard/tenant"
+)
+
+// SQL of identities and identity schemas. Every helper takes a tenant.Tx,
+// so callers compose them in one transaction pinned to one project.
+
+const selectIdentities = `SELECT i.id, i.schema_id, i.state, i.state_changed_at, i.traits, i.metadata_public, i.metadata_admin,
+  i.external_id, i.organization_id, i.created_at, i.updated_at,
+  (SELECT json_agg(json_build_object('type', c.type, 'config', c.config, 'version', c.version,
+      'created_at', c.created_at, 'updated_at', c.updated_at,
+      'identifiers', (SELECT coalesce(json_agg(ci.identifier ORDER BY ci.identifier), '[]')
+                      FROM identity_credential_identifiers ci WHERE ci.credential_id = c.id)) ORDER BY c.type)
+   FROM identity_credentials c WHERE c.identity_id = i.id),
+  (SELECT json_agg(json_build_object('id', v.id, 'value', v.value, 'verified', v.verified, 'via', v.via, 'status', v.status,
+      'verified_at', v.verified_at, 'created_at', v.created_at, 'updated_at', v.updated_at) ORDER BY v.created_at, v.value)
+   FROM identity_verifiable_addresses v WHERE v.identity_id = i.id),
+  (SELECT json_agg(json_build_object('id', r.id, 'value', r.value, 'via', r.via,
+      'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.created_at, r.value)
+   FROM identity_recovery_addresses r WHERE r.identity_id = i.id)
+FROM identities i `
+
+func scanIdentities(rows pgx.Rows) ([]*Identity, error) {
+	defer rows.Close()
+	var out []*Identity
+	for rows.Next() {
+		i := &Identity{}
+		var traits, mpub, madm, creds, vas, ras []byte
+		if err := rows.Scan(&i.ID, &i.SchemaID, &i.State, &i.StateChangedAt, &traits, &mpub, &madm, &i.ExternalID,
+			&i.OrganizationID, &i.CreatedAt, &i.UpdatedAt, &creds, &vas, &ras); err != nil {
+			return nil, err
+		}
+		i.Traits = json.RawMessage(traits)
+		i.MetadataPublic = nullable(mpub)
+		i.MetadataAdmin = nullable(madm)
+		i.CreatedAt, i.UpdatedAt = i.CreatedAt.UTC(), i.UpdatedAt.UTC()
+		if i.StateChangedAt != nil {
+			t := i.StateChangedAt.UTC()
+			i.StateChangedAt = &t
+		}
+		if len(creds) > 0 {
+			var list []*Credential
+			if err := json.Unmarshal(creds, &list); err != nil {
+				return nil, fmt.Errorf("decode credentials: %w", err)
+			}
+			i.Credentials = make(map[string]*Credential, len(list))
+			for _, c := range list {
+				c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+				i.Credentials[c.Type] = c
+			}
+		}
+		if len(vas) > 0 {
+			if err := json.Unmarshal(vas, &i.VerifiableAddresses); err != nil {
+				return nil, fmt.Errorf("decode verifiable addresses: %w", err)
+			}
+			for k := range i.VerifiableAddresses {
+				a := &i.VerifiableAddresses[k]
+				a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+				if a.VerifiedAt != nil {
+					t := a.VerifiedAt.UTC()
+					a.VerifiedAt = &t
+				}
+			}
+		}
+		if len(ras) > 0 {
+			if err := json.Unmarshal(ras, &i.RecoveryAddresses); err != nil {
+				return nil, fmt.Errorf("decode recovery addresses: %w", err)
+			}
+			for k := range i.RecoveryAddresses {
+				a := &i.RecoveryAddresses[k]
+				a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+			}
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+func nullable(b []byte) json.RawMessage {
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+var errIdentityNotFound = errx.New(errx.NotFound, "Unable to locate the resource")
+
+func getIdentity(ctx context.Context, tx tenant.Tx, id uuid.UUID, forUpdate bool) (*Identity, error) {
+	q := selectIdentities + `WHERE i.id = $1`
+	if forUpdate {
+		// lock the row first so that concurrent writers serialise
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM identities WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := tx.Query(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	list, err := scanIdentities(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, errIdentityNotFound
+	}
+	return list[0], nil
+}
+
+// listFilter selects identities for the admin list (at most one filter).
+type listFilter struct {
+	After      uuid.UUID // keyset cursor, exclusive
+	Limit      int
+	IDs        []uuid.UUID
+	Identifier string
+}
+
+func listIdentities(ctx context.Context, tx tenant.Tx, f listFilter) ([]*Identity, error) {
+	q := selectIdentities + `WHERE i.id > $1`
+	args := []any{f.After, f.Limit}
+	switch {
+	case f.IDs != nil:
+		q += ` AND i.id = ANY($3)`
+		args = append(args, f.IDs)
+	case f.Identifier != "":
+		q += ` AND i.id IN (SELECT identity_id FROM identity_credential_identifiers WHERE identifier IN ($3, lower($3)))`
+		args = append(args, f.Identifier)
+	}
+	rows, err := tx.Query(ctx, q+` ORDER BY i.id LIMIT $2`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanIdentities(rows)
+}
+
+// writeIdentity inserts or replaces the identity row and everything that
+// hangs off it (credentials, identifiers, addresses) in one round trip.
+func writeIdentity(ctx context.Context, tx tenant.Tx, i *Identity, replace bool) error {
+	b := &pgx.Batch{}
+	if replace {
+		b.Queue(`UPDATE identities SET schema_id = $2, state = $3, state_changed_at = $4, traits = $5, metadata_public = $6,
+			metadata_admin = $7, external_id = $8, organization_id = $9, updated_at = $10 WHERE id = $1`,
+			i.ID, i.SchemaID, i.State, i.StateChangedAt, []byte(i.Traits), jsonArg(i.MetadataPublic), jsonArg(i.MetadataAdmin),
+			i.ExternalID, i.OrganizationID, i.UpdatedAt)
+		b.Queue(`DELETE FROM identity_credentials WHERE identity_id = $1`, i.ID)
+		b.Queue(`DELETE FROM identity_verifiable_addresses WHERE identity_id = $1`, i.ID)
+		b.Queue(`DELETE FROM identity_recovery_addresses WHERE identity_id = $1`, i.ID)
+	} else {
+		b.Queue(`INSERT INTO identities (id, schema_id, state, state_changed_at, traits, metadata_public, metadata_admin,
+			external_id, organization_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			i.ID, i.SchemaID, i.State, i.StateChangedAt, []byte(i.Traits), jsonArg(i.MetadataPublic), jsonArg(i.MetadataAdmin),
+			i.ExternalID, i.OrganizationID, i.CreatedAt, i.UpdatedAt)
+	}
+	for _, t := range sortedTypes(i.Credentials) {
+		c := i.Credentials[t]
+		cid := uuid.New()
+		cfg := c.Config
+		if len(cfg) == 0 {
+			cfg = json.RawMessage("{}")
+		}
+		b.Queue(`INSERT INTO identity_credentials (id, identity_id, type, config, version, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, cid, i.ID, c.Type, []byte(cfg), c.Version, c.CreatedAt, c.UpdatedAt)
+		for _, ident := range c.Identifiers {
+			b.Queue(`INSERT INTO identity_credential_identifiers (id, credential_id, identity_id, type, identifier, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6)`, uuid.New(), cid, i.ID, c.Type, ident, c.CreatedAt)
+		}
+	}
+	for _, a := range i.VerifiableAddresses {
+		b.Queue(`INSERT INTO identity_verifiable_addresses (id, identity_id, via, value, verified, verified_at, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, i.ID, a.Via, a.Value, a.Verified, a.VerifiedAt, a.Status, a.CreatedAt, a.UpdatedAt)
+	}
+	for _, a := range i.RecoveryAddresses {
+		b.Queue(`INSERT INTO identity_recovery_addresses (id, identity_id, via, value, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, a.ID, i.ID, a.Via, a.Value, a.CreatedAt, a.UpdatedAt)
+	}
+	br := tx.SendBatch(ctx, b)
+	for k := 0; k < b.Len(); k++ {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return mapWriteError(err)
+		}
+	}
+	return br.Close()
+}
+
+func jsonArg(m json.RawMessage) any {
+	if len(m) == 0 {
+		return nil
+	}
+	return []byte(m)
+}
+
+var keyRE = regexp.MustCompile(`^Key \((.+)\)=\((.+)\) already exists`)
+
+// mapWriteError turns unique violations into errx.Conflict naming the
+// value (only admins see it) and foreign keys into errx.Invalid.
+func mapWriteError(err error) error {
+	if constraint, ok := tenant.IsUniqueViolation(err); ok {
+		details := map[string]any{"constraint": constraint}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			if m := keyRE.FindStringSubmatch(pe.Detail); m != nil {
+				cols, vals := strings.Split(m[1], ", "), strings.SplitN(m[2], ", ", len(strings.Split(m[1], ", ")))
+				renames := map[string]string{"type": "credential_type", "value": "address"}
+				for k, col := range cols {
+					if alias, ok := renames[col]; ok {
+						col = alias
+					}
+					if k < len(vals) {
+						details[col] = vals[k]
+					}
+				}
+			}
+		}
+		return (&errx.Error{Code: errx.Conflict, ID: "conflict", Reason: conflictReason(constraint), Details: details}).Wrap(err)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23503" {
+		return errx.New(errx.Invalid, "The identity refers to something that does not exist.").Wrap(err)
+	}
+	return err
+}
+
+func conflictReason(constraint string) string {
+	switch constraint {
+	case "identity_credential_identifiers_type_identifier_key":
+		return "This identity conflicts with another identity that already exists: a credential identifier is in use."
+	case "identity_verifiable_addresses_via_value_key":
+		return "This identity conflicts with another identity that already exists: a verifiable address is in use."
+	case "identity_recovery_addresses_via_value_key":
+		return "This identity conflicts with another identity that already exists: a recovery address is in use."
+	case "identities_external_id_key":
+		return "This identity conflicts with another identity that already exists: the external_id is in use."
+	case "identities_pkey":
+		return "This identity conflicts with another identity that already exists: the id is in use."
+	}
+	return "This identity conflicts with another identity that already exists."
+}
+
+func deleteIdentity(ctx context.Context, tx tenant.Tx, id uuid.UUID) error {
+	tag, err := tx.Exec(ctx, `DELETE FROM identities WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return errIdentityNotFound
+	}
+	return nil
+}
+
+func writeAudit(ctx context.Context, tx tenant.Tx, a Actor, action, target string, data map[string]any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	name := a.Name
+	if name == "" {
+		name = "unknown"
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO audit_events (actor, action, target, data, ip) VALUES ($1, $2, $3, $4, $5)`,
+		name, action, target, b, a.IP)
+	return err
+}
+
+// now is the store's clock, at the database's precision.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

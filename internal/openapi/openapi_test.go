@@ -1,0 +1,25 @@
+package openapi_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/lanyard-id/lanyard/internal/openapi"
+	"github.com/lanyard-id/lanyard/internal/openapi/openapitest"
+)
+
+func TestDocumentIsValidOpenAPI31(t *testing.T) {
+	d := openapitest.Document(t)
+	if d.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi = %q, want 3.1.0", d.OpenAPI)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(openapi.JSON(), &v); err != nil {
+		t.Fatalf("JSON() is not JSON: %v", err)
+	}
+	for _, op := range [][2]string{{"GET", "/admin/identities"}, {"POST", "/admin/identities"}, {"GET", "/health/alive"}, {"GET", "/schemas/:id"}} {
+		if !openapitest.HasOperation(t, op[0], op[1]) {
+			t.Errorf("%s %s missing from the document", op[0], op[1])
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/lanyard-id/lanyard/identity/hash"
 	"github.com/lanyard-id/lanyard/identity/schema"
@@ -36,15 +37,19 @@ func NewManager(db *tenant.DB, h *hash.Hasher, pageKey []byte) *Manager {
 // Get returns one identity with its credentials (configs included: the
 // caller strips them). errx.NotFound if there is none.
 func (m *Manager) Get(ctx context.Context, p *tenant.Project, id uuid.UUID) (*Identity, error) {
-	var out *Identity
-	err := m.DB.InTxOpts(ctx, p, tenant.TxOptions{ReadOnly: true}, func(tx tenant.Tx) (err error) {
-		out, err = getIdentity(ctx, tx, id, false)
+	var list []*Identity
+	// One round trip: the schema pin and the query are pipelined.
+	err := m.DB.Read(ctx, p, selectIdentities+`WHERE i.id = $1`, []any{id}, func(rows pgx.Rows) (err error) {
+		list, err = scanIdentities(rows)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("identity.Manager.Get: %w", err)
 	}
-	return out, nil
+	if len(list) == 0 {
+		return nil, fmt.Errorf("identity.Manager.Get: %w", errIdentityNotFound)
+	}
+	return list[0], nil
 }
 
 // GetTx is Get inside the caller's transaction.

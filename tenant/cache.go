@@ -29,6 +29,8 @@ type projectCache struct {
 	missTTL  time.Duration
 	notifier Notifier
 	maxSize  int
+	// keys are cleared with the projects: a revocation is a change too.
+	keys *keyCache
 }
 
 type cacheEntry struct {
@@ -37,7 +39,7 @@ type cacheEntry struct {
 }
 
 func newProjectCache(ttl time.Duration, n Notifier) *projectCache {
-	return &projectCache{entries: map[string]cacheEntry{}, ttl: ttl, missTTL: time.Second, notifier: n, maxSize: 100_000}
+	return &projectCache{entries: map[string]cacheEntry{}, ttl: ttl, missTTL: time.Second, notifier: n, maxSize: 100_000, keys: newKeyCache(ttl)}
 }
 
 func (c *projectCache) get(ctx context.Context, key string, load func(context.Context) (*Project, error)) (*Project, error) {
@@ -72,6 +74,7 @@ func (c *projectCache) clear() {
 	c.mu.Lock()
 	c.entries = map[string]cacheEntry{}
 	c.mu.Unlock()
+	c.keys.clear()
 }
 
 // changed clears this process's cache and tells the others.

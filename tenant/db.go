@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lanyard-id/lanyard/internal/errx"
-	"github.com/lanyard-id/lanyard/migrations"
 )
 
 // DefaultCell is the name of the one Postgres cluster every deployment has.
@@ -48,7 +48,7 @@ func (d *DB) pool(p *Project) (*pgxpool.Pool, error) {
 // by DB.InTx, so tenant-scoped code cannot run without a project; a zero Tx
 // refuses every call with ErrNoProject.
 type Tx struct {
-	tx      pgx.Tx
+	conn    *pgx.Conn
 	project *Project
 }
 
@@ -57,42 +57,42 @@ func (t Tx) Project() *Project { return t.project }
 
 // Exec runs a statement in the project's schema.
 func (t Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if t.tx == nil {
+	if t.conn == nil {
 		return pgconn.CommandTag{}, ErrNoProject
 	}
-	return t.tx.Exec(ctx, sql, args...)
+	return t.conn.Exec(ctx, sql, args...)
 }
 
 // Query runs a query in the project's schema.
 func (t Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if t.tx == nil {
+	if t.conn == nil {
 		return nil, ErrNoProject
 	}
-	return t.tx.Query(ctx, sql, args...)
+	return t.conn.Query(ctx, sql, args...)
 }
 
 // QueryRow runs a one-row query in the project's schema.
 func (t Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if t.tx == nil {
+	if t.conn == nil {
 		return errRow{}
 	}
-	return t.tx.QueryRow(ctx, sql, args...)
+	return t.conn.QueryRow(ctx, sql, args...)
 }
 
 // CopyFrom bulk-loads rows into a table of the project's schema.
 func (t Tx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
-	if t.tx == nil {
+	if t.conn == nil {
 		return 0, ErrNoProject
 	}
-	return t.tx.CopyFrom(ctx, table, columns, src)
+	return t.conn.CopyFrom(ctx, table, columns, src)
 }
 
 // SendBatch sends queued queries in one round trip.
 func (t Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if t.tx == nil {
+	if t.conn == nil {
 		return errBatch{}
 	}
-	return t.tx.SendBatch(ctx, b)
+	return t.conn.SendBatch(ctx, b)
 }
 
 type errRow struct{}
@@ -120,27 +120,75 @@ func (d *DB) InTx(ctx context.Context, p *Project, fn func(Tx) error) error {
 }
 
 // InTxOpts is InTx with options.
-func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) error) error {
+//
+// The transaction starts and pins its schema in one round trip ("BEGIN;
+// SELECT set_config(...)" on the simple protocol; the schema name comes from
+// the project row and is checked against the schema-name pattern, never
+// from request data), so a one-query transaction costs three round trips.
+func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) error) (err error) {
 	pool, err := d.pool(p)
 	if err != nil {
 		return err
 	}
-	opts := pgx.TxOptions{}
-	if o.ReadOnly {
-		opts.AccessMode = pgx.ReadOnly
+	if !schemaNameRE.MatchString(p.Schema) {
+		return fmt.Errorf("tenant: project %s has an invalid schema name", p.ID)
 	}
-	return pgx.BeginTxFunc(ctx, pool, opts, func(tx pgx.Tx) error {
-		if err := migrations.PinSchema(ctx, tx, p.Schema); err != nil {
-			return fmt.Errorf("tenant: pin schema: %w", err)
+	pc, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("tenant: acquire connection: %w", err)
+	}
+	conn := pc.Conn()
+	broken := false
+	defer func() {
+		if broken {
+			// The session is in an unknown state: never reuse it.
+			_ = conn.Close(context.WithoutCancel(ctx))
 		}
-		return fn(Tx{tx: tx, project: p})
-	})
+		pc.Release()
+	}()
+	begin := "BEGIN"
+	if o.ReadOnly {
+		begin = "BEGIN READ ONLY"
+	}
+	// The quoted identifier, as an SQL string literal; safe because the
+	// name matched schemaNameRE.
+	if _, err := conn.Exec(ctx, begin+"; SELECT set_config('search_path', '"+pgx.Identifier{p.Schema}.Sanitize()+"', true)"); err != nil {
+		broken = true
+		return fmt.Errorf("tenant: begin: %w", err)
+	}
+	rollback := func() {
+		if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+			broken = true
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			rollback()
+			panic(r)
+		}
+	}()
+	if err := fn(Tx{conn: conn, project: p}); err != nil {
+		rollback()
+		return err
+	}
+	tag, err := conn.Exec(ctx, "COMMIT")
+	if err != nil {
+		broken = true
+		return fmt.Errorf("tenant: commit: %w", err)
+	}
+	if tag.String() == "ROLLBACK" { // the transaction had failed
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
 }
+
+var schemaNameRE = regexp.MustCompile(`^p_[a-z0-9]{1,60}$`)
 
 // Postgres error codes the stores map to errx codes.
 const (
 	pgUniqueViolation     = "23505"
 	pgForeignKeyViolation = "23503"
+	pgUndefinedTable      = "42P01"
 )
 
 func isForeignKeyViolation(err error) bool {
@@ -164,4 +212,75 @@ func NotFoundIfNoRows(err error, reason string) error {
 		return errx.New(errx.NotFound, reason).Wrap(err)
 	}
 	return err
+}
+
+// Read runs one read-only query in the project's schema, in a single
+// round trip once the connection has the statement prepared: the schema
+// pin and the query go out as one pipelined batch, which Postgres runs as
+// one implicit transaction. (A statement is prepared in the pinned
+// transaction of InTx the first time a connection sees it, since the
+// batch would prepare it before the pin took effect.) scan reads the
+// rows; Read closes them. Use InTx for anything with more than one
+// statement.
+func (d *DB) Read(ctx context.Context, p *Project, sql string, args []any, scan func(pgx.Rows) error) error {
+	pool, err := d.pool(p)
+	if err != nil {
+		return err
+	}
+	if !schemaNameRE.MatchString(p.Schema) {
+		return fmt.Errorf("tenant: project %s has an invalid schema name", p.ID)
+	}
+	pc, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("tenant: acquire connection: %w", err)
+	}
+	defer pc.Release()
+	conn := pc.Conn()
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('search_path', $1, true)`, pgx.Identifier{p.Schema}.Sanitize())
+	b.Queue(sql, args...)
+	br := conn.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == pgUndefinedTable {
+			// The statement was new to this connection and could not be
+			// prepared outside the schema: prepare it in a pinned
+			// transaction, which also caches it for next time.
+			return d.readInTx(ctx, pc, p, sql, args, scan)
+		}
+		return fmt.Errorf("tenant: pin schema: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return err
+	}
+	err = scan(rows)
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// readInTx is Read as a pinned transaction on an acquired connection.
+func (d *DB) readInTx(ctx context.Context, pc *pgxpool.Conn, p *Project, sql string, args []any, scan func(pgx.Rows) error) error {
+	return pgx.BeginTxFunc(ctx, pc, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, pgx.Identifier{p.Schema}.Sanitize()); err != nil {
+			return fmt.Errorf("tenant: pin schema: %w", err)
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if err := scan(rows); err != nil {
+			return err
+		}
+		return rows.Err()
+	})
 }

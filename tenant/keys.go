@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,6 +81,9 @@ func (r *Registry) CreateAPIKey(ctx context.Context, projectID uuid.UUID, name s
 		key, err = scanKey(tx.QueryRow(ctx, `SELECT `+keyColumns+` FROM platform.project_api_keys WHERE hash = $1`, sum[:]))
 		return err
 	})
+	if err == nil {
+		r.cache.changed(ctx, "") // a miss for this hash may be cached
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("tenant.Registry.CreateAPIKey: %w", err)
 	}
@@ -124,6 +128,7 @@ func (r *Registry) RevokeAPIKey(ctx context.Context, projectID, keyID uuid.UUID)
 	if tag.RowsAffected() == 0 {
 		return errx.New(errx.NotFound, "The API key could not be found.")
 	}
+	r.cache.changed(ctx, "")
 	return nil
 }
 
@@ -138,8 +143,9 @@ func BearerToken(header string) string {
 
 // Authenticate checks that presented is a live API key of project p. Every
 // failure returns ErrUnauthorized after the same work — one SHA-256 and one
-// indexed lookup — so timing does not tell a missing key from a malformed,
-// revoked or foreign one.
+// lookup of the hash, in the key cache or else by index, whatever the key
+// — so timing does not tell a missing key from a malformed, revoked or
+// foreign one.
 func (r *Registry) Authenticate(ctx context.Context, p *Project, presented string) (*APIKey, error) {
 	if p == nil {
 		return nil, ErrNoProject
@@ -149,18 +155,77 @@ func (r *Registry) Authenticate(ctx context.Context, p *Project, presented strin
 		candidate = "" // still looked up, never matches a stored hash
 	}
 	sum := sha256.Sum256([]byte(candidate))
-	var k APIKey
-	err := r.db.Platform().QueryRow(ctx, `SELECT id, project_id, revoked_at FROM platform.project_api_keys WHERE hash = $1`, sum[:]).Scan(&k.ID, &k.ProjectID, &k.RevokedAt)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	k, err := r.keys.get(sum, func() (keyEntry, error) {
+		var e keyEntry
+		err := r.db.Platform().QueryRow(ctx, `SELECT id, project_id, revoked_at IS NOT NULL FROM platform.project_api_keys WHERE hash = $1`, sum[:]).
+			Scan(&e.id, &e.projectID, &e.revoked)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return keyEntry{}, nil
+		}
+		e.found = err == nil
+		return e, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("tenant.Registry.Authenticate: %w", err)
 	}
-	ok := err == nil
-	ok = subtle.ConstantTimeCompare(k.ProjectID[:], p.ID[:]) == 1 && ok
-	ok = k.RevokedAt == nil && ok
+	ok := k.found
+	ok = subtle.ConstantTimeCompare(k.projectID[:], p.ID[:]) == 1 && ok
+	ok = !k.revoked && ok
 	if !ok {
 		return nil, ErrUnauthorized
 	}
-	return &k, nil
+	return &APIKey{ID: k.id, ProjectID: k.projectID}, nil
+}
+
+// keyEntry is what Authenticate remembers of a presented key's hash,
+// found or not.
+type keyEntry struct {
+	id, projectID uuid.UUID
+	found         bool
+	revoked       bool
+	expires       time.Time
+}
+
+// keyCache remembers key lookups, hits and misses alike, so that every
+// class of presented key costs the same; entries live keyTTL or until a
+// change notice (a revocation, a deleted project) clears the cache.
+type keyCache struct {
+	mu      sync.RWMutex
+	entries map[[32]byte]keyEntry
+	ttl     time.Duration
+	maxSize int
+}
+
+func newKeyCache(ttl time.Duration) *keyCache {
+	return &keyCache{entries: map[[32]byte]keyEntry{}, ttl: ttl, maxSize: 100_000}
+}
+
+func (c *keyCache) get(sum [32]byte, load func() (keyEntry, error)) (keyEntry, error) {
+	now := time.Now()
+	c.mu.RLock()
+	e, ok := c.entries[sum]
+	c.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e, nil
+	}
+	e, err := load()
+	if err != nil {
+		return e, err
+	}
+	e.expires = now.Add(c.ttl)
+	c.mu.Lock()
+	if len(c.entries) >= c.maxSize {
+		c.entries = map[[32]byte]keyEntry{}
+	}
+	c.entries[sum] = e
+	c.mu.Unlock()
+	return e, nil
+}
+
+func (c *keyCache) clear() {
+	c.mu.Lock()
+	c.entries = map[[32]byte]keyEntry{}
+	c.mu.Unlock()
 }
 
 // TouchAPIKey records that a key was used now.

@@ -21,6 +21,7 @@ type Registry struct {
 	db         *DB
 	migrations migrations.Set
 	cache      *projectCache
+	keys       *keyCache
 	log        *slog.Logger
 	spares     int
 	refilling  atomic.Bool
@@ -54,7 +55,8 @@ func NewRegistry(db *DB, o RegistryOptions) *Registry {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Registry{db: db, migrations: set, cache: newProjectCache(o.CacheTTL, o.Notifier), log: o.Logger, spares: o.Spares}
+	cache := newProjectCache(o.CacheTTL, o.Notifier)
+	return &Registry{db: db, migrations: set, cache: cache, keys: cache.keys, log: o.Logger, spares: o.Spares}
 }
 
 // DB returns the tenant DB the registry provisions into.
@@ -329,6 +331,7 @@ func (r *Registry) Delete(ctx context.Context, id uuid.UUID) (*Project, error) {
 // DropSchema drops the schema of a project marked deleting and marks it
 // deleted. It is idempotent: a project already dropped is left alone.
 func (r *Registry) DropSchema(ctx context.Context, id uuid.UUID) error {
+	defer r.cache.changed(ctx, "") // its keys were revoked
 	return pgx.BeginFunc(ctx, r.db.Platform(), func(tx pgx.Tx) error {
 		var schema string
 		err := tx.QueryRow(ctx, `SELECT schema_name FROM platform.projects WHERE id = $1 AND state = 'deleting' FOR UPDATE`, id).Scan(&schema)

@@ -238,3 +238,35 @@ func TestCreateClaimsSpareSchema(t *testing.T) {
 		t.Fatalf("claimed spare not brought up to date: %v %v", ok, err)
 	}
 }
+
+// Read pins the schema for its one query, and only for it.
+func TestReadIsPinnedToTheProject(t *testing.T) {
+	t.Parallel()
+	env := tenanttest.Get(t)
+	ctx := context.Background()
+	a, b := tenanttest.NewProject(t).Project, tenanttest.NewProject(t).Project
+	for _, p := range []*tenant.Project{a, b} {
+		if err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO audit_events (actor, action, target) VALUES ('t', 'read-test', $1)`, p.Slug)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 { // alternate, so pooled connections and cached statements are reused across schemas
+		for _, p := range []*tenant.Project{a, b} {
+			var got []string
+			err := env.DB.Read(ctx, p, `SELECT target FROM audit_events WHERE action = $1`, []any{"read-test"}, func(rows pgx.Rows) error {
+				var err error
+				got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+				return err
+			})
+			if err != nil || len(got) != 1 || got[0] != p.Slug {
+				t.Fatalf("Read in %s: %v %v", p.Slug, got, err)
+			}
+		}
+	}
+	if err := env.DB.Read(ctx, nil, `SELECT 1`, nil, func(pgx.Rows) error { return nil }); !errors.Is(err, tenant.ErrNoProject) {
+		t.Fatalf("Read(nil) = %v", err)
+	}
+}

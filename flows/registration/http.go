@@ -1,0 +1,129 @@
+// Package registration is the registration flow (Kratos §3.3): browser and
+// API init, GET of a flow, and submit through the enabled registration
+// strategies. A session is issued right after registration (the session
+// hook is on by default for every project).
+package registration
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/lanyard-id/lanyard/flows"
+	"github.com/lanyard-id/lanyard/identity/session"
+	"github.com/lanyard-id/lanyard/internal/errx"
+	"github.com/lanyard-id/lanyard/tenant"
+)
+
+// Spec is the registration kind for the shared lifecycle.
+func Spec(d *flows.Deps) flows.Spec {
+	return flows.Spec{Kind: flows.KindRegistration, Populate: func(ctx context.Context, tx tenant.Tx, r *flows.Request, f *flows.Flow) error {
+		for _, s := range d.Methods.Registration {
+			if err := s.PopulateRegistration(ctx, tx, r, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+}
+
+var errDisabled = errx.New(errx.Invalid, "Registration is not allowed because it was disabled.").WithID("self_service_flow_disabled")
+
+// Init serves GET /self-service/registration/{browser,api}.
+func Init(d *flows.Deps, t flows.Type) gin.HandlerFunc {
+	spec := Spec(d)
+	return d.Wrap(func(c *gin.Context, e *flows.Env) error {
+		if t == flows.TypeAPI {
+			e.JSON = true
+		}
+		if !e.Config.RegistrationEnabled {
+			return errDisabled
+		}
+		returnTo, err := e.ReturnTo()
+		if err != nil {
+			return err
+		}
+		if t == flows.TypeBrowser { // the API init does not check for a session; its submit does
+			sess, _, err := d.CurrentSession(e, t)
+			if err != nil {
+				return err
+			}
+			if sess != nil {
+				if !e.JSON {
+					c.Redirect(http.StatusSeeOther, e.AfterURL(&flows.Flow{ReturnTo: returnTo}))
+					return nil
+				}
+				return flows.ErrSessionAlreadyAvailable
+			}
+		}
+		var f *flows.Flow
+		err = d.DB.InTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
+			f, err = d.NewFlow(e.Ctx(), tx, e, spec, flows.NewFlowParams{Type: t, ReturnTo: returnTo})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		d.Show(e, f, http.StatusOK)
+		return nil
+	})
+}
+
+// Get serves GET /self-service/registration/flows?id=.
+func Get(d *flows.Deps) gin.HandlerFunc { return d.GetFlow(Spec(d)) }
+
+// Submit serves POST /self-service/registration?flow=.
+func Submit(d *flows.Deps) gin.HandlerFunc {
+	spec := Spec(d)
+	return d.Submit(spec, func(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, b *flows.Body) (func(), error) {
+		if !e.Config.RegistrationEnabled {
+			return nil, errDisabled
+		}
+		sess, _, err := d.CurrentSession(e, f.Type)
+		if err != nil {
+			return nil, err
+		}
+		if sess != nil {
+			return nil, flows.ErrSessionAlreadyAvailable
+		}
+		strategy := d.Methods.RegistrationMethod(b.Method)
+		if strategy == nil {
+			return nil, flows.NewValidationError(flows.NoStrategy(flows.KindRegistration))
+		}
+		if err := d.Limit(e, "registration:ip", flows.ClientIP(e.C), "sign-ups"); err != nil {
+			return nil, err
+		}
+		r := e.Request(nil)
+		r.Body, r.Method = b.Raw, b.Method
+		res, err := strategy.Register(ctx, tx, r, f)
+		if err != nil {
+			return nil, err
+		}
+		is, err := d.IssueSession(ctx, tx, e, res.IdentityID, res.Method)
+		if err != nil {
+			return nil, err
+		}
+		f.State = flows.StatePassedChallenge
+		return func() { respond(d, e, f, is) }, nil
+	})
+}
+
+func respond(d *flows.Deps, e *flows.Env, f *flows.Flow, is *session.Issued) {
+	if f.Type == flows.TypeAPI {
+		e.C.JSON(http.StatusOK, gin.H{"session_token": is.Token, "session": is.Session, "identity": is.Session.Identity,
+			"continue_with": []flows.ContinueWith{{Action: flows.ActionSetOrySessionToken, OrySessionToken: is.Token}}})
+		return
+	}
+	if err := d.SetSessionCookie(e, is); err != nil {
+		flows.WriteError(e.C, err)
+		return
+	}
+	to := e.AfterURL(f)
+	if e.JSON {
+		e.C.JSON(http.StatusOK, gin.H{"session": is.Session, "identity": is.Session.Identity,
+			"continue_with": []flows.ContinueWith{{Action: flows.ActionRedirectBrowserTo, RedirectBrowserTo: to}}})
+		return
+	}
+	e.C.Redirect(http.StatusSeeOther, to)
+}

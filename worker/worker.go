@@ -6,6 +6,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/lanyard-id/lanyard/tenant"
+	"github.com/lanyard-id/lanyard/worker/courier"
 )
 
 // Queue names (before the namespace prefix).
@@ -76,6 +78,10 @@ type Options struct {
 	SweepEvery time.Duration
 	DropGrace  time.Duration
 	Logger     *slog.Logger
+	// Courier delivers mail (queue mail) and runs its outbox relay sweep
+	// every RelayEvery (default 10 s) on the maintenance queue.
+	Courier    *courier.Service
+	RelayEvery time.Duration
 }
 
 // Worker is the asynq server plus its scheduler.
@@ -109,6 +115,10 @@ func New(o Options) *Worker {
 		},
 		Logger:          log,
 		ShutdownTimeout: 8 * time.Second,
+		// An idle worker looks for new tasks this often (asynq: 1 s), which
+		// bounds how long a verification mail waits in the queue.
+		TaskCheckInterval:        100 * time.Millisecond,
+		DelayedTaskCheckInterval: time.Second,
 	})
 	sched := asynq.NewScheduler(o.Redis, &asynq.SchedulerOpts{Logger: log, LogLevel: asynq.WarnLevel})
 	return &Worker{o: o, srv: srv, sched: sched, enqueuer: &Enqueuer{Client: asynq.NewClient(o.Redis), Queues: o.Queues}}
@@ -119,6 +129,9 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeProjectDrop, w.handleProjectDrop)
 	mux.HandleFunc(TypeSweep, w.handleSweep)
+	if w.o.Courier != nil {
+		courier.Register(mux, w.o.Courier)
+	}
 	return mux
 }
 
@@ -128,6 +141,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	if _, err := w.sched.Register(fmt.Sprintf("@every %s", w.o.SweepEvery), asynq.NewTask(TypeSweep, nil),
 		asynq.Queue(w.o.Queues.Name(QueueMaintenance)), asynq.Unique(w.o.SweepEvery), asynq.MaxRetry(0)); err != nil {
 		return fmt.Errorf("worker: register sweep: %w", err)
+	}
+	if every := cmp.Or(w.o.RelayEvery, 10*time.Second); w.o.Courier != nil {
+		if _, err := w.sched.Register(fmt.Sprintf("@every %s", every), courier.SweepTask(), w.o.Courier.SweepOptions(every)...); err != nil {
+			return fmt.Errorf("worker: register outbox relay: %w", err)
+		}
 	}
 	if err := w.srv.Start(w.Mux()); err != nil {
 		return fmt.Errorf("worker: start: %w", err)

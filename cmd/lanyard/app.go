@@ -19,6 +19,7 @@ import (
 	"github.com/lanyard-id/lanyard/migrations"
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/worker"
+	"github.com/lanyard-id/lanyard/worker/courier"
 )
 
 // app holds the opened dependencies of a process.
@@ -81,7 +82,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		Config: cfg, Log: log, DB: tdb, Registry: reg, Redis: rdb,
 		Enqueuer: &worker.Enqueuer{Client: client, Queues: worker.Queues{Prefix: cfg.RedisNamespace}},
 		Metrics:  metrics, HTTPMetrics: httpMetrics,
-		Sessions: session.NewService(tdb, session.Options{Cache: session.NewCache(rdb, cfg.RedisNamespace, 0), Logger: log}),
+		Sessions: session.NewService(tdb, session.Options{Cache: session.NewDefaultCache(rdb, cfg.RedisNamespace), Logger: log}),
 	}
 	// Identities (issue 3): sessions end in the same transaction when an
 	// identity is set inactive or deleted.
@@ -92,8 +93,14 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	}
 	if a.deps.Sessions != nil {
 		ids.Revoker = a.deps.Sessions
+		a.deps.Sessions.UseIdentities(ids)
 	}
 	a.deps.Identities = ids
+	// Courier (issue 5): outgoing mail, its outbox and admin log.
+	if a.deps.Courier, err = courier.NewFromConfig(cfg, tdb, reg, client, log); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

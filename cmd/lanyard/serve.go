@@ -105,7 +105,7 @@ func serveRoles(ctx context.Context, e *env, r roles) error {
 	if r.worker {
 		w := worker.New(worker.Options{
 			Redis: a.redisOpt, Queues: worker.Queues{Prefix: cfg.RedisNamespace},
-			Registry: a.deps.Registry, Logger: log,
+			Registry: a.deps.Registry, Logger: log, Courier: a.deps.Courier,
 		})
 		g.Go(func() error { return w.Run(gctx) })
 		if !r.api && !r.dashboard {

@@ -130,5 +130,5 @@ func pipe(dst, src net.Conn) {
 	src.Close()
 }
 
-func (p *cuttableProxy) addr() string { return p.ln.Addr().String() }
+func (p *cuttableProxy) addr() string  { return p.ln.Addr().String() }
 func (p *cuttableProxy) cut(down bool) { p.down <- down }

@@ -42,6 +42,7 @@ func projectRoutes(d Deps, g *gin.RouterGroup, extra Extra) {
 
 	identityRoutes(d, pub, admin)
 	flowRoutes(d, pub, admin)
+	courierRoutes(d, pub, admin)
 
 	if extra != nil {
 		extra(pub, admin)

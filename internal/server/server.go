@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,10 +20,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lanyard-id/lanyard/identity"
+	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/httpx"
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/worker"
+	"github.com/lanyard-id/lanyard/worker/courier"
 )
 
 // Deps are everything the roles need, built once by the command.
@@ -37,6 +41,15 @@ type Deps struct {
 	Metrics *prometheus.Registry
 	// HTTPMetrics is registered once per process on Metrics.
 	HTTPMetrics *httpx.Metrics
+
+	// Sessions issues and checks sessions (identity/session).
+	Sessions *session.Service
+
+	// Identities manages identities and identity schemas (identity).
+	Identities *identity.Manager
+
+	// Courier stores, relays and lists outgoing mail (worker/courier).
+	Courier *courier.Service
 }
 
 // NewMetrics returns a Prometheus registry with the Go and process
@@ -59,9 +72,12 @@ func (d Deps) metricsHandler() gin.HandlerFunc {
 	return gin.WrapH(promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{}))
 }
 
+// ginMode sets gin's process-wide mode once (tests build many routers).
+var ginMode sync.Once
+
 // newEngine is the gin engine every role starts from.
 func newEngine(d Deps, role string) *gin.Engine {
-	gin.SetMode(gin.ReleaseMode)
+	ginMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
 	r := gin.New()
 	r.HandleMethodNotAllowed = false
 	r.RedirectTrailingSlash = false

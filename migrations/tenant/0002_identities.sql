@@ -2,7 +2,8 @@
 
 CREATE TABLE identity_schemas (
     id          text PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 128),
-    schema      jsonb NOT NULL,
+    -- json, not jsonb: the author's property order decides the order of form fields
+    schema      json NOT NULL,
     is_default  boolean NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now()
@@ -22,8 +23,6 @@ CREATE TABLE identities (
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now()
 );
--- keyset pagination of the admin list
-CREATE INDEX identities_page ON identities (id);
 
 CREATE TABLE identity_credentials (
     id           uuid PRIMARY KEY,
@@ -117,4 +116,4 @@ INSERT INTO identity_schemas (id, is_default, schema) VALUES ('default', true, $
     }
   }
 }
-$schema$::jsonb);
+$schema$::json);

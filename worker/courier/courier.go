@@ -16,11 +16,13 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/errx"
 	"github.com/lanyard-id/lanyard/tenant"
 )
@@ -57,19 +59,19 @@ type Message struct {
 
 // Stored is a message as the admin API shows it (Kratos courier message).
 type Stored struct {
-	ID           uuid.UUID     `json:"id"`
-	Status       string        `json:"status"`
-	Type         string        `json:"type"`
-	Recipient    string        `json:"recipient"`
-	Subject      string        `json:"subject"`
-	Body         string        `json:"body"`
-	TemplateType string        `json:"template_type"`
-	Channel      *string       `json:"channel"`
-	SendCount    int           `json:"send_count"`
-	Dispatches   []Dispatch    `json:"dispatches,omitempty"`
-	CreatedAt    time.Time     `json:"created_at"`
-	UpdatedAt    time.Time     `json:"updated_at"`
-	HTMLBody     string        `json:"-"`
+	ID           uuid.UUID       `json:"id"`
+	Status       string          `json:"status"`
+	Type         string          `json:"type"`
+	Recipient    string          `json:"recipient"`
+	Subject      string          `json:"subject"`
+	Body         string          `json:"body"`
+	TemplateType string          `json:"template_type"`
+	Channel      *string         `json:"channel"`
+	SendCount    int             `json:"send_count"`
+	Dispatches   []Dispatch      `json:"dispatches,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+	HTMLBody     string          `json:"-"`
 	Data         json.RawMessage `json:"-"`
 }
 
@@ -116,12 +118,30 @@ type Options struct {
 	Logger      *slog.Logger
 }
 
+// NewFromConfig builds the Service of a Lanyard process: queues named in
+// the configured Redis namespace, the platform SMTP server and sender,
+// redaction in production mode, and project SMTP servers on private
+// addresses allowed only in dev mode.
+func NewFromConfig(cfg config.Config, db *tenant.DB, reg *tenant.Registry, client *asynq.Client, log *slog.Logger) (*Service, error) {
+	return New(Options{
+		DB: db, Registry: reg, Client: client,
+		MailQueue: cfg.RedisNamespace + "mail", MaintenanceQueue: cfg.RedisNamespace + "maintenance",
+		SMTPURL: cfg.SMTPURL, MailFrom: cfg.MailFrom, Secrets: cfg.SecretKeys(),
+		Production: cfg.Mode == config.ModeProduction, AllowPrivateSMTP: cfg.Mode != config.ModeProduction,
+		Logger: log,
+	})
+}
+
 // Service delivers and lists courier messages.
 type Service struct {
-	o       Options
-	keys    *keyring
-	pageKey []byte
-	def     smtpTarget
+	o Options
+	// relayPausedUntil (unix ns) pauses Relay after a Redis failure.
+	relayPausedUntil atomic.Int64
+	// sweepOnly, when set (tests), limits the sweep to these projects.
+	sweepOnly []uuid.UUID
+	keys      *keyring
+	pageKey   []byte
+	def       smtpTarget
 }
 
 // New checks the options and returns a Service.
@@ -235,16 +255,24 @@ func (s *Service) Send(ctx context.Context, p *tenant.Project, m Message) (uuid.
 // Relay hands committed messages to the mail queue at once. It is best
 // effort and never fails the caller: what it cannot enqueue (Redis down)
 // stays in the outbox and the relay sweep enqueues it later.
+//
+// After a failure Relay stops trying for relayPause, so that flows do not
+// each wait for an unreachable Redis; the sweep carries the mail meanwhile.
 func (s *Service) Relay(ctx context.Context, p *tenant.Project, ids ...uuid.UUID) {
-	if s.o.Client == nil || p == nil {
+	if s.o.Client == nil || p == nil || time.Now().UnixNano() < s.relayPausedUntil.Load() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
 	for _, id := range ids {
 		if err := s.enqueueDelivery(ctx, p.ID, id, 0, 0); err != nil {
+			s.relayPausedUntil.Store(time.Now().Add(relayPause).UnixNano())
 			s.o.Logger.Warn("mail not handed to the queue; the relay sweep will", "project_id", p.ID, "message_id", id, "error", err.Error())
 			return
 		}
 	}
 }
+
+// relayPause is how long Relay leaves the hand-off to the sweep after
+// failing to reach Redis.
+const relayPause = 5 * time.Second

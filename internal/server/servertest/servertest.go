@@ -9,9 +9,13 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/lanyard-id/lanyard/identity"
+	"github.com/lanyard-id/lanyard/identity/hash"
+	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/server"
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
 	"github.com/lanyard-id/lanyard/worker"
+	"github.com/lanyard-id/lanyard/worker/courier"
 )
 
 // Deps returns server dependencies over this test run's database and
@@ -26,10 +30,23 @@ func Deps(t testing.TB) server.Deps {
 	client := asynq.NewClient(ropt)
 	t.Cleanup(func() { _ = client.Close() })
 	metrics, httpMetrics := server.NewMetrics()
-	return server.Deps{
+	// Identities with a cheap hasher: hashing cost is lowered only in tests.
+	ids := identity.NewManager(env.DB, hash.MustNew(TestHashConfig), env.Config.SecretKeys()[0])
+	d := server.Deps{
 		Config: env.Config, Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		DB: env.DB, Registry: env.Registry, Redis: env.Redis,
 		Enqueuer: &worker.Enqueuer{Client: client, Queues: worker.Queues{Prefix: env.Namespace}},
 		Metrics:  metrics, HTTPMetrics: httpMetrics,
+		Sessions: session.NewService(env.DB, session.Options{Cache: session.NewDefaultCache(env.Redis, env.Namespace)}),
 	}
+	ids.Revoker = d.Sessions
+	d.Sessions.UseIdentities(ids)
+	d.Identities = ids
+	if d.Courier, err = courier.NewFromConfig(env.Config, env.DB, env.Registry, client, d.Log); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
+
+// TestHashConfig is the password hasher of tests: argon2id at 64 KiB, t=1.
+var TestHashConfig = hash.Config{Argon2Memory: 64, Argon2Iterations: 1, Argon2Parallelism: 1, BcryptCost: 4}

@@ -1,0 +1,18 @@
+package server
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/lanyard-id/lanyard/internal/httpx"
+	"github.com/lanyard-id/lanyard/worker/courier"
+)
+
+// courierRoutes lists the courier endpoints of a project: the admin
+// message log (Kratos CourierApi).
+func courierRoutes(d Deps, _, admin *gin.RouterGroup) {
+	if d.Courier == nil {
+		return
+	}
+	admin.GET("/courier/messages", httpx.Wrap(courier.ListMessages(d.Courier)))
+	admin.GET("/courier/messages/:id", httpx.Wrap(courier.GetMessage(d.Courier)))
+}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/errx"
+	"github.com/lanyard-id/lanyard/internal/pagetoken"
 	"github.com/lanyard-id/lanyard/tenant"
 )
 
@@ -140,7 +141,7 @@ type Service struct {
 	// sweepOnly, when set (tests), limits the sweep to these projects.
 	sweepOnly []uuid.UUID
 	keys      *keyring
-	pageKey   []byte
+	pages     pagetoken.Sealer
 	def       smtpTarget
 }
 
@@ -180,7 +181,7 @@ func New(o Options) (*Service, error) {
 		o.Logger = slog.Default()
 	}
 	o.Logger = o.Logger.With("component", "courier")
-	return &Service{o: o, keys: newKeyring(o.Secrets), pageKey: deriveKey(o.Secrets[0], "lanyard courier page token v1"), def: def}, nil
+	return &Service{o: o, keys: newKeyring(o.Secrets), pages: pagetoken.New(deriveKey(o.Secrets[0], "lanyard courier page token v1")), def: def}, nil
 }
 
 func setDefault[T comparable](v *T, def T) {

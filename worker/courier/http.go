@@ -2,9 +2,6 @@ package courier
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"net/http"
@@ -79,31 +76,19 @@ func (s *Service) List(ctx context.Context, p *tenant.Project, lp ListParams) ([
 	return list, next, nil
 }
 
-// A page token is base64url(cursor) "." base64url(HMAC-SHA256(key,
-// purpose | project id | cursor)[:16]); the cursor is the created_at (µs)
-// and id of the last message of the page.
-func (s *Service) tokenMAC(p *tenant.Project, c []byte) []byte {
-	mac := hmac.New(sha256.New, s.pageKey)
-	mac.Write([]byte("lanyard.courier.messages.page\x00"))
-	mac.Write(p.ID[:])
-	mac.Write(c)
-	return mac.Sum(nil)[:16]
-}
+// pagePurpose binds page tokens to this list; the cursor is the
+// created_at (µs) and id of the last message of the page.
+const pagePurpose = "lanyard.courier.messages"
 
 func (s *Service) sealToken(p *tenant.Project, c cursor) string {
 	b := binary.BigEndian.AppendUint64(nil, uint64(c.CreatedAt.UnixMicro()))
 	b = append(b, c.ID[:]...)
-	return base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(s.tokenMAC(p, b))
+	return s.pages.Seal(pagePurpose, p.ID, b)
 }
 
 func (s *Service) openToken(p *tenant.Project, tok string) (cursor, error) {
-	cur, sig, ok := strings.Cut(tok, ".")
-	if !ok || len(tok) > 128 {
-		return cursor{}, ErrBadPageToken
-	}
-	b, err1 := base64.RawURLEncoding.DecodeString(cur)
-	m, err2 := base64.RawURLEncoding.DecodeString(sig)
-	if err1 != nil || err2 != nil || len(b) != 24 || !hmac.Equal(m, s.tokenMAC(p, b)) {
+	b, err := s.pages.Open(pagePurpose, p.ID, tok)
+	if err != nil || len(b) != 24 {
 		return cursor{}, ErrBadPageToken
 	}
 	id, _ := uuid.FromBytes(b[8:])

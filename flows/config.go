@@ -2,14 +2,10 @@ package flows
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/lanyard-id/lanyard/flows/ratelimit"
 	"github.com/lanyard-id/lanyard/internal/errx"
@@ -119,16 +115,8 @@ func (c Config) Limit(scope string) ratelimit.Limit {
 // LoadConfig reads the project's flow configuration in tx.
 func LoadConfig(ctx context.Context, tx tenant.Tx) (Config, error) {
 	c := DefaultConfig()
-	var raw []byte
-	err := tx.QueryRow(ctx, `SELECT value FROM project_settings WHERE key = $1`, SettingsKey).Scan(&raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, nil
-	}
-	if err != nil {
-		return c, fmt.Errorf("flows.LoadConfig: %w", err)
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return DefaultConfig(), fmt.Errorf("flows.LoadConfig: stored value: %w", err)
+	if _, err := tenant.LoadSetting(ctx, tx, SettingsKey, &c); err != nil {
+		return DefaultConfig(), fmt.Errorf("flows.LoadConfig: %w", err)
 	}
 	return c, nil
 }
@@ -138,13 +126,7 @@ func SaveConfig(ctx context.Context, tx tenant.Tx, c Config) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO project_settings (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()`, SettingsKey, b)
-	if err != nil {
+	if err := tenant.SaveSetting(ctx, tx, SettingsKey, c); err != nil {
 		return fmt.Errorf("flows.SaveConfig: %w", err)
 	}
 	return nil

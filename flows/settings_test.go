@@ -110,3 +110,41 @@ func TestSettingsProfileAndPassword(t *testing.T) {
 		t.Fatalf("Location = %s", r.header.Get("Location"))
 	}
 }
+
+// TestSettingsBrowserJSONContinueWith: a browser JSON settings submit
+// answers the flow with continue_with redirect_browser_to, as Kratos does
+// (the flow's return_to, else the settings UI with the flow); the item is
+// transient, not stored with the flow.
+func TestSettingsBrowserJSONContinueWith(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	c := s.client()
+	r := s.call(c, "GET", "/self-service/registration/browser", nil, jsonHdr)
+	want(t, r, 200)
+	rf := r.json(t)
+	r = s.call(c, "POST", rf["ui"].(map[string]any)["action"].(string), map[string]any{"method": "password",
+		"traits": map[string]any{"email": "cw@example.com"}, "password": "a settings password", "csrf_token": nodeValue(t, rf, "csrf_token")}, jsonHdr)
+	want(t, r, 200)
+
+	r = s.call(c, "GET", "/self-service/settings/browser", nil, jsonHdr)
+	want(t, r, 200)
+	f := r.json(t)
+	id := f["id"].(string)
+	r = s.call(c, "POST", f["ui"].(map[string]any)["action"].(string), map[string]any{"method": "profile",
+		"traits": map[string]any{"email": "cw@example.com", "name": map[string]any{"first": "Cee"}}, "csrf_token": nodeValue(t, f, "csrf_token")}, jsonHdr)
+	want(t, r, 200)
+	done := r.json(t)
+	cw, _ := done["continue_with"].([]any)
+	if done["state"] != "success" || len(cw) != 1 {
+		t.Fatalf("settings answer = %s", r.body)
+	}
+	item := cw[0].(map[string]any)
+	if item["action"] != "redirect_browser_to" || item["redirect_browser_to"] != s.base+"/ui/settings?flow="+id {
+		t.Fatalf("continue_with = %v", item)
+	}
+	r = s.call(c, "GET", "/self-service/settings/flows?id="+id, nil, jsonHdr)
+	want(t, r, 200)
+	if _, ok := r.json(t)["continue_with"]; ok {
+		t.Fatalf("continue_with was stored with the flow: %s", r.body)
+	}
+}

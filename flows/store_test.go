@@ -14,6 +14,7 @@ import (
 
 	"github.com/lanyard-id/lanyard/flows"
 	"github.com/lanyard-id/lanyard/internal/errx"
+	"github.com/lanyard-id/lanyard/internal/openapi/openapitest"
 	"github.com/lanyard-id/lanyard/internal/server"
 	"github.com/lanyard-id/lanyard/internal/server/servertest"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -186,6 +187,7 @@ func TestSelfServiceErrors(t *testing.T) {
 		r.Host = p.Slug + ".localhost:4433"
 		w := httptest.NewRecorder()
 		router.ServeHTTP(w, r)
+		openapitest.Check(t, r, w)
 		return w
 	}
 	w := get(a, id.String())

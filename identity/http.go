@@ -91,10 +91,30 @@ func ListIdentities(m *Manager) httpx.Handler {
 		}
 		q := c.Request.URL.Query()
 		lp := ListParams{PageToken: q.Get("page_token"), CredentialsIdentifier: q.Get("credentials_identifier")}
-		if s := q.Get("page_size"); s != "" {
+		// Pagination as Kratos chooses it: page_token/page_size win; else
+		// page selects the legacy page/per_page mode; else a lone per_page
+		// is page_size.
+		keyset := q.Has("page_token") || q.Has("page_size")
+		legacy := !keyset && q.Has("page")
+		sizeParam := "page_size"
+		if !keyset && !legacy && q.Has("per_page") {
+			sizeParam = "per_page"
+		}
+		var page, perPage int
+		if legacy {
+			if page, err = strconv.Atoi(q.Get("page")); err != nil || page < 0 {
+				return errx.New(errx.Invalid, "page must be a non-negative integer (pages count from 0).")
+			}
+			perPage = LegacyDefaultPerPage
+			if q.Has("per_page") {
+				if perPage, err = strconv.Atoi(q.Get("per_page")); err != nil || perPage < 1 {
+					return errx.New(errx.Invalid, "per_page must be a positive integer.")
+				}
+			}
+		} else if s := q.Get(sizeParam); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 {
-				return errx.New(errx.Invalid, "page_size must be a positive integer.")
+				return errx.Newf(errx.Invalid, "%s must be a positive integer.", sizeParam)
 			}
 			lp.PageSize = n
 		}
@@ -121,12 +141,23 @@ func ListIdentities(m *Manager) httpx.Handler {
 		if filters > 1 {
 			return errx.New(errx.Invalid, "Only one filter may be used at a time: ids or credentials_identifier.")
 		}
-		list, next, err := m.List(c.Request.Context(), b.Project, lp)
-		if err != nil {
-			return err
+		var list []*Identity
+		if legacy {
+			var total int64
+			perPage = min(perPage, LegacyMaxPerPage)
+			if list, total, err = m.ListPage(c.Request.Context(), b.Project, lp, page, perPage); err != nil {
+				return err
+			}
+			c.Header("X-Total-Count", strconv.FormatInt(total, 10))
+			c.Header("Link", legacyLinkHeader(b.BaseURL+"/admin/identities", q, page, perPage, total))
+		} else {
+			var next string
+			if list, next, err = m.List(c.Request.Context(), b.Project, lp); err != nil {
+				return err
+			}
+			c.Header("Link", linkHeader(b.BaseURL+"/admin/identities", q, lp.PageSize, next))
 		}
 		render(b, q["include_credential"], list...)
-		c.Header("Link", linkHeader(b.BaseURL+"/admin/identities", q, lp.PageSize, next))
 		if list == nil {
 			list = []*Identity{}
 		}
@@ -142,7 +173,7 @@ func linkHeader(base string, q url.Values, size int, next string) string {
 	size = min(size, MaxPageSize)
 	v := url.Values{}
 	for k, vs := range q {
-		if k != "page_token" && k != "page_size" {
+		if k != "page_token" && k != "page_size" && k != "per_page" {
 			v[k] = vs
 		}
 	}
@@ -151,6 +182,39 @@ func linkHeader(base string, q url.Values, size int, next string) string {
 	if next != "" {
 		v.Set("page_token", next)
 		links = append(links, "<"+base+"?"+v.Encode()+`>; rel="next"`)
+	}
+	return strings.Join(links, ",")
+}
+
+// legacyLinkHeader is the Link header of Kratos's legacy page/per_page
+// mode: rel first, next, prev and last, each as page (from 0) and per_page,
+// with the request's other parameters kept. next is absent on the last
+// page, prev on the first, last when there is nothing at all. (Kratos's
+// ory/x header omits "first" on the first page and, for an empty list,
+// points next and prev at pages 1 and -1; we always give first and never
+// a page that cannot exist.)
+func legacyLinkHeader(base string, q url.Values, page, perPage int, total int64) string {
+	v := url.Values{}
+	for k, vs := range q {
+		if k != "page" && k != "per_page" && k != "page_token" && k != "page_size" {
+			v[k] = vs
+		}
+	}
+	v.Set("per_page", strconv.Itoa(perPage))
+	link := func(rel string, p int64) string {
+		v.Set("page", strconv.FormatInt(p, 10))
+		return "<" + base + "?" + v.Encode() + `>; rel="` + rel + `"`
+	}
+	last := max((total+int64(perPage)-1)/int64(perPage)-1, 0)
+	links := []string{link("first", 0)}
+	if int64(page+1)*int64(perPage) < total {
+		links = append(links, link("next", int64(page+1)))
+	}
+	if page > 0 {
+		links = append(links, link("prev", min(int64(page-1), last)))
+	}
+	if total > 0 {
+		links = append(links, link("last", last))
 	}
 	return strings.Join(links, ",")
 }

@@ -69,6 +69,51 @@ func (m *Manager) List(ctx context.Context, p *tenant.Project, lp ListParams) ([
 	return list, next, nil
 }
 
+// Legacy page pagination: Kratos's deprecated page/per_page parameters.
+// page counts from 0; per_page is clamped to [1, LegacyMaxPerPage]; a
+// request reaching past the first LegacyPageLimit items (page*per_page >
+// LegacyPageLimit, Kratos's exact check) is refused with ErrLegacyPageLimit.
+const (
+	LegacyDefaultPerPage = 250
+	LegacyMaxPerPage     = 500
+	LegacyPageLimit      = 1000
+)
+
+// ErrLegacyPageLimit answers a legacy page beyond LegacyPageLimit items.
+var ErrLegacyPageLimit = errx.Newf(errx.Invalid,
+	"Legacy pagination is not supported for enumerating over %d items. Please switch to using page_token and page_size.", LegacyPageLimit)
+
+// ListPage returns page (from 0) of perPage identities ordered by id, with
+// the number of identities lp's filter selects in the project (the
+// X-Total-Count of Kratos's legacy pagination). lp's page fields are
+// ignored.
+func (m *Manager) ListPage(ctx context.Context, p *tenant.Project, lp ListParams, page, perPage int) ([]*Identity, int64, error) {
+	perPage = min(max(perPage, 1), LegacyMaxPerPage)
+	page = max(page, 0)
+	if page > LegacyPageLimit || page*perPage > LegacyPageLimit { // the first test keeps the product from overflowing
+		return nil, 0, ErrLegacyPageLimit
+	}
+	if len(lp.IDs) > MaxIDsFilter {
+		return nil, 0, errx.Newf(errx.Invalid, "At most %d ids may be given.", MaxIDsFilter)
+	}
+	f := listFilter{Limit: perPage, Offset: page * perPage, IDs: lp.IDs, Identifier: strings.TrimSpace(lp.CredentialsIdentifier)}
+	var (
+		list  []*Identity
+		total int64
+	)
+	err := m.DB.InTxOpts(ctx, p, tenant.TxOptions{ReadOnly: true}, func(tx tenant.Tx) (err error) {
+		if list, err = listIdentities(ctx, tx, f); err != nil {
+			return err
+		}
+		total, err = countIdentities(ctx, tx, f)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("identity.Manager.ListPage: %w", err)
+	}
+	return list, total, nil
+}
+
 // A page token is base64url(cursor) "." base64url(HMAC-SHA256(key,
 // "identities" | project id | cursor)[:16]).
 func (m *Manager) tokenMAC(p *tenant.Project, cursor []byte) []byte {

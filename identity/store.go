@@ -125,27 +125,42 @@ func getIdentity(ctx context.Context, tx tenant.Tx, id uuid.UUID, forUpdate bool
 // listFilter selects identities for the admin list (at most one filter).
 type listFilter struct {
 	After      uuid.UUID // keyset cursor, exclusive
+	Offset     int       // legacy page pagination: rows to skip after After
 	Limit      int
 	IDs        []uuid.UUID
 	Identifier string
 }
 
-func listIdentities(ctx context.Context, tx tenant.Tx, f listFilter) ([]*Identity, error) {
-	q := selectIdentities + `WHERE i.id > $1`
-	args := []any{f.After, f.Limit}
+// where returns the filter's condition on i (without the cursor) and its
+// arguments, numbered from $first.
+func (f listFilter) where(first int) (string, []any) {
 	switch {
 	case f.IDs != nil:
-		q += ` AND i.id = ANY($3)`
-		args = append(args, f.IDs)
+		return fmt.Sprintf(` AND i.id = ANY($%d)`, first), []any{f.IDs}
 	case f.Identifier != "":
-		q += ` AND i.id IN (SELECT identity_id FROM identity_credential_identifiers WHERE identifier IN ($3, lower($3)))`
-		args = append(args, f.Identifier)
+		return fmt.Sprintf(` AND i.id IN (SELECT identity_id FROM identity_credential_identifiers WHERE identifier IN ($%d, lower($%d)))`, first, first),
+			[]any{f.Identifier}
 	}
-	rows, err := tx.Query(ctx, q+` ORDER BY i.id LIMIT $2`, args...)
+	return "", nil
+}
+
+func listIdentities(ctx context.Context, tx tenant.Tx, f listFilter) ([]*Identity, error) {
+	cond, extra := f.where(4)
+	q := selectIdentities + `WHERE i.id > $1` + cond + ` ORDER BY i.id LIMIT $2 OFFSET $3`
+	rows, err := tx.Query(ctx, q, append([]any{f.After, f.Limit, f.Offset}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
 	return scanIdentities(rows)
+}
+
+// countIdentities counts the identities f selects, ignoring its cursor,
+// offset and limit.
+func countIdentities(ctx context.Context, tx tenant.Tx, f listFilter) (int64, error) {
+	cond, args := f.where(1)
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM identities i WHERE true`+cond, args...).Scan(&n)
+	return n, err
 }
 
 // writeIdentity inserts or replaces the identity row and everything that

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/flows"
 	"github.com/lanyard-id/lanyard/identity/session"
@@ -73,8 +74,21 @@ func Init(d *flows.Deps, t flows.Type) gin.HandlerFunc {
 // Get serves GET /self-service/registration/flows?id=.
 func Get(d *flows.Deps) gin.HandlerFunc { return d.GetFlow(Spec(d)) }
 
+// Hooks are the after-registration hooks that run before the session is
+// issued, in the registration's transaction.
+type Hooks struct {
+	// Verification (Kratos' "verification" hook, run first) starts the
+	// verification of the new identity's addresses. Its continue_with
+	// items are appended to the answer; after, when not nil, runs after
+	// the commit (e.g. to relay the mail it enqueued).
+	Verification func(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, identityID uuid.UUID) (cw []flows.ContinueWith, after func(), err error)
+}
+
 // Submit serves POST /self-service/registration?flow=.
-func Submit(d *flows.Deps) gin.HandlerFunc {
+func Submit(d *flows.Deps) gin.HandlerFunc { return SubmitWith(d, Hooks{}) }
+
+// SubmitWith is Submit with after-registration hooks.
+func SubmitWith(d *flows.Deps, hooks Hooks) gin.HandlerFunc {
 	spec := Spec(d)
 	return d.Submit(spec, func(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, b *flows.Body) (func(), error) {
 		if !e.Config.RegistrationEnabled {
@@ -100,19 +114,33 @@ func Submit(d *flows.Deps) gin.HandlerFunc {
 		if err != nil {
 			return nil, err
 		}
+		var (
+			more  []flows.ContinueWith
+			after func()
+		)
+		if hooks.Verification != nil {
+			if more, after, err = hooks.Verification(ctx, tx, e, f, res.IdentityID); err != nil {
+				return nil, err
+			}
+		}
 		is, err := d.IssueSession(ctx, tx, e, res.IdentityID, res.Method)
 		if err != nil {
 			return nil, err
 		}
 		f.State = flows.StatePassedChallenge
-		return func() { respond(d, e, f, is) }, nil
+		return func() {
+			if after != nil {
+				after()
+			}
+			respond(d, e, f, is, more)
+		}, nil
 	})
 }
 
-func respond(d *flows.Deps, e *flows.Env, f *flows.Flow, is *session.Issued) {
+func respond(d *flows.Deps, e *flows.Env, f *flows.Flow, is *session.Issued, more []flows.ContinueWith) {
 	if f.Type == flows.TypeAPI {
 		e.C.JSON(http.StatusOK, gin.H{"session_token": is.Token, "session": is.Session, "identity": is.Session.Identity,
-			"continue_with": []flows.ContinueWith{{Action: flows.ActionSetOrySessionToken, OrySessionToken: is.Token}}})
+			"continue_with": append([]flows.ContinueWith{{Action: flows.ActionSetOrySessionToken, OrySessionToken: is.Token}}, more...)})
 		return
 	}
 	if err := d.SetSessionCookie(e, is); err != nil {
@@ -122,7 +150,7 @@ func respond(d *flows.Deps, e *flows.Env, f *flows.Flow, is *session.Issued) {
 	to := e.AfterURL(f)
 	if e.JSON {
 		e.C.JSON(http.StatusOK, gin.H{"session": is.Session, "identity": is.Session.Identity,
-			"continue_with": []flows.ContinueWith{{Action: flows.ActionRedirectBrowserTo, RedirectBrowserTo: to}}})
+			"continue_with": append([]flows.ContinueWith{{Action: flows.ActionRedirectBrowserTo, RedirectBrowserTo: to}}, more...)})
 		return
 	}
 	e.C.Redirect(http.StatusSeeOther, to)

@@ -135,17 +135,21 @@ func Submit(d *flows.Deps) gin.HandlerFunc {
 		if f.Identity, err = d.Identities.PublicIdentity(ctx, tx, sess.IdentityID, e.BaseURL); err != nil {
 			return nil, err
 		}
-		if f.Type == flows.TypeBrowser && e.JSON && f.ReturnTo != "" {
-			f.ContinueWith = []flows.ContinueWith{{Action: flows.ActionRedirectBrowserTo, RedirectBrowserTo: f.ReturnTo}}
-		}
 		return func() {
+			// Where a browser goes next: the flow's return_to, else the
+			// settings UI with this flow (Kratos' default settings return).
+			to := f.ReturnTo
+			if to == "" {
+				to = e.Config.UIURL(string(flows.KindSettings), e.BaseURL) + "?" + url.Values{"flow": {f.ID.String()}}.Encode()
+			}
 			if f.Type == flows.TypeBrowser && !e.JSON {
-				to := f.ReturnTo
-				if to == "" {
-					to = e.Config.UIURL(string(flows.KindSettings), e.BaseURL) + "?" + url.Values{"flow": {f.ID.String()}}.Encode()
-				}
 				e.C.Redirect(http.StatusSeeOther, to)
 				return
+			}
+			if f.Type == flows.TypeBrowser {
+				// As Kratos: a browser JSON client always gets the redirect
+				// as continue_with (transient: set after the flow is stored).
+				f.ContinueWith = append(f.ContinueWith, flows.ContinueWith{Action: flows.ActionRedirectBrowserTo, RedirectBrowserTo: to})
 			}
 			e.C.JSON(http.StatusOK, f)
 		}, nil

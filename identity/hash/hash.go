@@ -1,7 +1,8 @@
 // Package hash hashes and verifies passwords. New passwords are hashed with
 // argon2id (OWASP parameters by default) or bcrypt; Verify also understands
 // every legacy format Kratos imports (argon2i, pbkdf2, scrypt,
-// firebase-scrypt, md5, sha*, ssha*, hmac), compares in constant time and
+// firebase-scrypt, md5, sha*, ssha*, hmac, md5-crypt, sha256-crypt,
+// sha512-crypt), compares in constant time and
 // says when a hash should be upgraded to the configured hasher.
 //
 // Errors: Verify and Check return errx.Invalid (id "invalid_hash") for a hash
@@ -197,8 +198,10 @@ func parse(hash string) (parsed, error) {
 		return parseDigest(hash)
 	case strings.HasPrefix(hash, "$hmac-"):
 		return parseHMAC(hash)
+	case strings.HasPrefix(hash, "$md5-crypt$"), strings.HasPrefix(hash, "$sha256-crypt$"), strings.HasPrefix(hash, "$sha512-crypt$"):
+		return parseCrypt(hash)
 	}
-	return nil, invalid("unknown format (accepted: bcrypt, argon2id, argon2i, pbkdf2-sha1/sha256/sha512, scrypt, firescrypt, md5, sha1/sha256/sha512, {SSHA}, {SSHA256}, {SSHA512}, hmac-<alg>)")
+	return nil, invalid("unknown format (accepted: bcrypt, argon2id, argon2i, pbkdf2-sha1/sha256/sha512, scrypt, firescrypt, md5, sha1/sha256/sha512, {SSHA}, {SSHA256}, {SSHA512}, hmac-<alg>, md5-crypt, sha256-crypt, sha512-crypt)")
 }
 
 type bcryptHash struct{ raw []byte }

@@ -10,10 +10,14 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/go-crypt/crypt/algorithm/md5crypt"
+	"github.com/go-crypt/crypt/algorithm/shacrypt"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/pbkdf2"
@@ -77,7 +81,91 @@ func legacyHashes(t *testing.T, pw string) map[string]string {
 	mac := hmac.New(sha256.New, []byte("key"))
 	mac.Write([]byte(pw))
 	out["hmac-sha256"] = fmt.Sprintf("$hmac-sha256$%s$%s", b64(mac.Sum(nil)), b64([]byte("key")))
+	// Kratos's own encoding: base64 of the hex MAC.
+	out["hmac-sha256-hex"] = fmt.Sprintf("$hmac-sha256$%s$%s", b64([]byte(hex.EncodeToString(mac.Sum(nil)))), b64([]byte("key")))
+	mac5 := hmac.New(md5.New, []byte("k2"))
+	mac5.Write([]byte(pw))
+	out["hmac-md5-hex"] = fmt.Sprintf("$hmac-md5$%s$%s", b64([]byte(hex.EncodeToString(mac5.Sum(nil)))), b64([]byte("k2")))
+	for name, c := range cryptHashes(t, pw) {
+		out[name] = c
+	}
 	return out
+}
+
+// cryptHashes returns crypt(3) hashes of pw made by github.com/go-crypt/crypt
+// (the library Kratos uses), in Kratos's import encoding: the crypt(3)
+// identifier $1$, $5$ or $6$ replaced by $md5-crypt$, $sha256-crypt$ or
+// $sha512-crypt$.
+func cryptHashes(t *testing.T, pw string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	add := func(name, ident, prefix string, digest interface{ Encode() string }, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, ok := strings.CutPrefix(digest.Encode(), ident)
+		if !ok {
+			t.Fatalf("%s: library produced %q, want a %s hash", name, digest.Encode(), ident)
+		}
+		out[name] = prefix + enc
+	}
+	md5h, err := md5crypt.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := md5h.Hash(pw)
+	add("md5-crypt", "$1$", "$md5-crypt$", d, err)
+	for _, c := range []struct {
+		name   string
+		opt    shacrypt.Opt
+		rounds int
+	}{
+		{"sha256-crypt", shacrypt.WithSHA256(), shacrypt.IterationsDefaultOmitted},
+		{"sha256-crypt-rounds", shacrypt.WithSHA256(), 7000},
+		{"sha512-crypt", shacrypt.WithSHA512(), shacrypt.IterationsDefaultOmitted},
+		{"sha512-crypt-rounds", shacrypt.WithSHA512(), 6000},
+	} {
+		sh, err := shacrypt.New(c.opt, shacrypt.WithIterations(c.rounds))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ident, prefix := "$5$", "$sha256-crypt$"
+		if strings.HasPrefix(c.name, "sha512") {
+			ident, prefix = "$6$", "$sha512-crypt$"
+		}
+		d, err := sh.Hash(pw)
+		add(c.name, ident, prefix, d, err)
+	}
+	if !strings.HasPrefix(out["sha256-crypt-rounds"], "$sha256-crypt$rounds=7000$") || strings.Contains(out["sha512-crypt"], "rounds=") {
+		t.Fatalf("rounds not encoded as expected: %v", out)
+	}
+	return out
+}
+
+// TestCryptHashesFromOpenSSL checks the crypt formats against a second,
+// independent crypt(3) implementation: openssl passwd -1/-5/-6.
+func TestCryptHashesFromOpenSSL(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	h := hash.MustNew(hash.Config{Argon2Memory: 64, Argon2Iterations: 1})
+	const pw = "correct horse"
+	for flag, prefix := range map[string]string{"-1": "$md5-crypt$", "-5": "$sha256-crypt$", "-6": "$sha512-crypt$"} {
+		out, err := exec.Command("openssl", "passwd", flag, pw).Output()
+		if err != nil {
+			t.Fatalf("openssl passwd %s: %v", flag, err)
+		}
+		c := strings.TrimSpace(string(out))
+		hv := prefix + c[3:] // "$1$salt$hash" -> "$md5-crypt$salt$hash"
+		if ok, rehash, err := h.Verify(pw, hv); !ok || !rehash || err != nil {
+			t.Fatalf("Verify(%s) = %v, %v, %v; want true, true, nil", hv, ok, rehash, err)
+		}
+		if ok, _, err := h.Verify("wrong horse", hv); ok || err != nil {
+			t.Fatalf("Verify(wrong, %s) = %v, %v", hv, ok, err)
+		}
+	}
 }
 
 func TestVerifyLegacyHashes(t *testing.T) {
@@ -149,7 +237,14 @@ func TestDefaultsAreOWASP(t *testing.T) {
 func TestRefusesUnknownAndMalformed(t *testing.T) {
 	t.Parallel()
 	for _, bad := range []string{"", "plain", "$unknown$x", "$2a$99$abc", "$argon2id$v=19$m=x$a$b", "$pbkdf2-md5$i=1,l=1$a$b",
-		"$scrypt$ln=3,r=8,p=1$!!$a", "{SSHA}c2hvcnQ=", "$md5$short", "$hmac-whirlpool$a$b", "$sha1$pf=x$y"} {
+		"$scrypt$ln=3,r=8,p=1$!!$a", "{SSHA}c2hvcnQ=", "$md5$short", "$hmac-whirlpool$a$b", "$sha1$pf=x$y",
+		// crypt(3) formats: the raw crypt(3) identifiers, Kratos's names with
+		// a crypt identifier left in, short keys, bad rounds, long salts.
+		"$1$abc$mEYYKBYwc4Odg5SoPgnFr/", "$md5-crypt$$1$abc$mEYYKBYwc4Odg5SoPgnFr/", "$md5-crypt$abc$short",
+		"$md5-crypt$rounds=5000$abc$mEYYKBYwc4Odg5SoPgnFr/", "$md5-crypt$abcdefghi$mEYYKBYwc4Odg5SoPgnFr/",
+		"$sha256-crypt$abcdefgh$ruMep1ijHnJPZbETDNiumskxcX3kN4lzZd5VlsqE7e", "$sha256-crypt$rounds=10$abcdefgh$ruMep1ijHnJPZbETDNiumskxcX3kN4lzZd5VlsqE7eB",
+		"$sha256-crypt$rounds=999999999$abcdefgh$ruMep1ijHnJPZbETDNiumskxcX3kN4lzZd5VlsqE7eB", "$sha512-crypt$abc$ruMep1ijHnJPZbETDNiumskxcX3kN4lzZd5VlsqE7eB",
+		"$sha512-crypt$a!c$" + strings.Repeat("a", 86)} {
 		err := hash.Check(bad)
 		if !errx.Has(err, errx.Invalid) {
 			t.Errorf("Check(%q) = %v, want errx.Invalid", bad, err)

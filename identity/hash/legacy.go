@@ -10,6 +10,7 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"hash"
 	"strings"
@@ -224,7 +225,8 @@ func (h *digestHash) verify(password []byte) (bool, error) {
 	return subtle.ConstantTimeCompare(d.Sum(nil), h.digest) == 1, nil
 }
 
-// hmac: $hmac-<md4|md5|sha1|sha224|sha256|sha384|sha512>$<base64 hash>$<base64 key>
+// hmac: $hmac-<md4|md5|sha1|sha224|sha256|sha384|sha512>$<base64 hash>$<base64 key>,
+// the hash being base64 of the hex MAC (Kratos) or of the raw MAC.
 type hmacHash struct {
 	fn       func() hash.Hash
 	mac, key []byte
@@ -241,8 +243,18 @@ func parseHMAC(s string) (*hmacHash, error) {
 	}
 	h := &hmacHash{fn: fn}
 	var err error
-	if h.mac, err = decodeB64(parts[2]); err != nil || len(h.mac) != fn().Size() {
+	if h.mac, err = decodeB64(parts[2]); err != nil {
 		return nil, invalid("hmac hash is not base64 of a digest")
+	}
+	// Kratos stores base64 of the hex-encoded MAC; raw MAC bytes are
+	// accepted too.
+	if len(h.mac) == 2*fn().Size() {
+		if raw, err := hex.DecodeString(string(h.mac)); err == nil {
+			h.mac = raw
+		}
+	}
+	if len(h.mac) != fn().Size() {
+		return nil, invalid("hmac hash is not base64 of a digest (raw or hex-encoded)")
 	}
 	if h.key, err = decodeB64(parts[3]); err != nil {
 		return nil, invalid("hmac key is not base64")

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/identity/session"
+	"github.com/lanyard-id/lanyard/internal/openapi/openapitest"
 	"github.com/lanyard-id/lanyard/internal/server"
 	"github.com/lanyard-id/lanyard/internal/server/servertest"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -104,6 +105,7 @@ func (e *env) do(method, path string, body io.Reader, hdr map[string]string) *ht
 	}
 	w := httptest.NewRecorder()
 	e.router.ServeHTTP(w, req)
+	openapitest.Check(e.t, req, w)
 	return w
 }
 
@@ -168,5 +170,6 @@ func (e *env) doReq(req *http.Request) *httptest.ResponseRecorder {
 	e.t.Helper()
 	w := httptest.NewRecorder()
 	e.router.ServeHTTP(w, req)
+	openapitest.Check(e.t, req, w)
 	return w
 }

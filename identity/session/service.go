@@ -417,13 +417,18 @@ func (s *Service) RevokeLogoutToken(ctx context.Context, p *tenant.Project, logo
 	})
 }
 
-// RevokeToken ends the session of a token (native logout). errx.NotFound
-// when the token names no active session.
+// RevokeToken ends the session of a token (native logout). It is
+// idempotent, as Kratos's performNativeLogout is: a token whose session was
+// already revoked or has expired succeeds again (a retried logout is not an
+// error). errx.NotFound when the token names no session at all.
 func (s *Service) RevokeToken(ctx context.Context, p *tenant.Project, token string) error {
+	if !wellFormed(token, TokenPrefix) {
+		return errNoSession
+	}
 	return s.db.InTx(ctx, p, func(tx tenant.Tx) error {
-		sess, err := s.current(ctx, tx, token)
+		sess, _, err := byTokenHash(ctx, tx, HashToken(token))
 		if err != nil {
-			return errNoSession.Wrap(err)
+			return err
 		}
 		_, err = s.revoke(ctx, tx, &sess.IdentityID, &sess.ID, nil)
 		return err

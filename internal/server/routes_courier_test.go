@@ -70,7 +70,7 @@ func TestCourierAdminListGetPagingAndIsolation(t *testing.T) {
 	bIDs := sendN(t, d, b.Project, "carol@b.test", 1)
 
 	// The list, newest first, in the Kratos shape.
-	list := decodeList(t, do(t, h, req{host: host(a.Project), path: "/admin/courier/messages", key: a.APIKey}))
+	list := decodeList(t, doChecked(t, h, req{host: host(a.Project), path: "/admin/courier/messages", key: a.APIKey}))
 	if len(list) != 4 {
 		t.Fatalf("A lists %d messages, want 4", len(list))
 	}
@@ -80,34 +80,34 @@ func TestCourierAdminListGetPagingAndIsolation(t *testing.T) {
 		!strings.Contains(m.Body, "902102") || m.SendCount == nil || m.CreatedAt == "" || m.Dispatches != nil {
 		t.Errorf("list item %+v is not the Kratos message of %s", m, ids[2])
 	}
-	if !strings.Contains(do(t, h, req{host: host(a.Project), path: "/admin/courier/messages", key: a.APIKey}).Body.String(), `"channel":null`) {
+	if !strings.Contains(doChecked(t, h, req{host: host(a.Project), path: "/admin/courier/messages", key: a.APIKey}).Body.String(), `"channel":null`) {
 		t.Error("channel should be null, as in Kratos")
 	}
 
 	// Filters.
-	if got := decodeList(t, do(t, h, req{host: host(a.Project), path: "/admin/courier/messages?recipient=bob@a.test", key: a.APIKey})); len(got) != 1 || got[0].Recipient != "bob@a.test" {
+	if got := decodeList(t, doChecked(t, h, req{host: host(a.Project), path: "/admin/courier/messages?recipient=bob@a.test", key: a.APIKey})); len(got) != 1 || got[0].Recipient != "bob@a.test" {
 		t.Errorf("recipient filter gave %+v", got)
 	}
-	if got := decodeList(t, do(t, h, req{host: host(a.Project), path: "/admin/courier/messages?status=sent", key: a.APIKey})); len(got) != 0 {
+	if got := decodeList(t, doChecked(t, h, req{host: host(a.Project), path: "/admin/courier/messages?status=sent", key: a.APIKey})); len(got) != 0 {
 		t.Errorf("status=sent gave %d messages, want 0", len(got))
 	}
 
 	// Paging: 2 + 2 through the Link header, by path routing too.
-	w := do(t, h, req{host: "localhost:4433", path: "/p/" + a.Project.Slug + "/admin/courier/messages?page_size=2", key: a.APIKey})
+	w := doChecked(t, h, req{host: "localhost:4433", path: "/p/" + a.Project.Slug + "/admin/courier/messages?page_size=2", key: a.APIKey})
 	first := decodeList(t, w)
 	link := nextRE.FindStringSubmatch(w.Header().Get("Link"))
 	if len(first) != 2 || link == nil {
 		t.Fatalf("page 1: %d items, Link %q", len(first), w.Header().Get("Link"))
 	}
 	next := strings.TrimPrefix(link[1], "http://localhost:4433")
-	w = do(t, h, req{host: "localhost:4433", path: next, key: a.APIKey})
+	w = doChecked(t, h, req{host: "localhost:4433", path: next, key: a.APIKey})
 	second := decodeList(t, w)
 	if len(second) != 2 || second[0].ID == first[1].ID || second[1].ID != ids[0] || nextRE.MatchString(w.Header().Get("Link")) {
 		t.Fatalf("page 2: %+v, Link %q; want the two oldest and no next", second, w.Header().Get("Link"))
 	}
 
 	// Get (dispatches are omitted while there are none, as in Kratos).
-	w = do(t, h, req{host: host(a.Project), path: "/admin/courier/messages/" + ids[0], key: a.APIKey})
+	w = doChecked(t, h, req{host: host(a.Project), path: "/admin/courier/messages/" + ids[0], key: a.APIKey})
 	var one courierMessage
 	if err := json.Unmarshal(w.Body.Bytes(), &one); w.Code != 200 || err != nil || one.ID != ids[0] || one.Recipient != "alice@a.test" {
 		t.Fatalf("get: %d %s", w.Code, w.Body)
@@ -131,7 +131,7 @@ func TestCourierAdminListGetPagingAndIsolation(t *testing.T) {
 		"bad page_size":          {req{host: host(a.Project), path: "/admin/courier/messages?page_size=0", key: a.APIKey}, 400, ""},
 		"page_size over the max": {req{host: host(a.Project), path: "/admin/courier/messages?page_size=1001", key: a.APIKey}, 400, ""},
 	} {
-		w := do(t, h, r.req)
+		w := doChecked(t, h, r.req)
 		var env struct {
 			Error struct {
 				ID     string `json:"id"`
@@ -162,7 +162,7 @@ func TestCourierAdminRedactsInProduction(t *testing.T) {
 	a := tenanttest.NewProject(t)
 	ids := sendN(t, d, a.Project, "dave@a.test", 1)
 	for _, path := range []string{"/admin/courier/messages", "/admin/courier/messages/" + ids[0]} {
-		w := do(t, h, req{host: host(a.Project), path: path, key: a.APIKey})
+		w := doChecked(t, h, req{host: host(a.Project), path: path, key: a.APIKey})
 		body := strings.TrimSuffix(strings.TrimPrefix(w.Body.String(), "["), "]")
 		var m courierMessage
 		if err := json.Unmarshal([]byte(body), &m); w.Code != 200 || err != nil || m.Subject != courier.Redacted || m.Body != courier.Redacted ||

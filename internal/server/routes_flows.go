@@ -7,10 +7,13 @@ import (
 	"github.com/lanyard-id/lanyard/flows/login"
 	"github.com/lanyard-id/lanyard/flows/logout"
 	"github.com/lanyard-id/lanyard/flows/ratelimit"
+	"github.com/lanyard-id/lanyard/flows/recovery"
 	"github.com/lanyard-id/lanyard/flows/registration"
 	"github.com/lanyard-id/lanyard/flows/settings"
+	"github.com/lanyard-id/lanyard/flows/strategy/code"
 	"github.com/lanyard-id/lanyard/flows/strategy/password"
 	"github.com/lanyard-id/lanyard/flows/strategy/profile"
+	"github.com/lanyard-id/lanyard/flows/verification"
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/httpx"
 )
@@ -53,8 +56,32 @@ func flowRoutes(d Deps, pub, admin *gin.RouterGroup) {
 	pub.GET("/self-service/registration/browser", registration.Init(fd, flows.TypeBrowser))
 	pub.GET("/self-service/registration/api", registration.Init(fd, flows.TypeAPI))
 	pub.GET("/self-service/registration/flows", registration.Get(fd))
-	pub.POST("/self-service/registration", registration.Submit(fd))
-	pub.GET("/self-service/registration", registration.Submit(fd))
+	// Verification and recovery with the code method (they need the
+	// courier); registration then starts verification (Kratos' verification
+	// hook).
+	var hooks registration.Hooks
+	if d.Courier != nil {
+		codes := code.New(d.Config.SecretKeys()[0])
+		ver := &verification.Handler{D: fd, Courier: d.Courier, Codes: codes}
+		rec := &recovery.Handler{D: fd, Courier: d.Courier, Codes: codes}
+		hooks.Verification = ver.AfterRegistration
+
+		pub.GET("/self-service/verification/browser", ver.Init(flows.TypeBrowser))
+		pub.GET("/self-service/verification/api", ver.Init(flows.TypeAPI))
+		pub.GET("/self-service/verification/flows", ver.Get())
+		pub.POST("/self-service/verification", ver.Submit())
+		pub.GET("/self-service/verification", ver.Submit())
+
+		pub.GET("/self-service/recovery/browser", rec.Init(flows.TypeBrowser))
+		pub.GET("/self-service/recovery/api", rec.Init(flows.TypeAPI))
+		pub.GET("/self-service/recovery/flows", rec.Get())
+		pub.POST("/self-service/recovery", rec.Submit())
+		pub.GET("/self-service/recovery", rec.Submit())
+		admin.POST("/recovery/code", rec.AdminCreateCode())
+	}
+
+	pub.POST("/self-service/registration", registration.SubmitWith(fd, hooks))
+	pub.GET("/self-service/registration", registration.SubmitWith(fd, hooks))
 
 	pub.GET("/self-service/settings/browser", settings.Init(fd, flows.TypeBrowser))
 	pub.GET("/self-service/settings/api", settings.Init(fd, flows.TypeAPI))

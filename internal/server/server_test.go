@@ -19,6 +19,7 @@ import (
 
 	"github.com/lanyard-id/lanyard/internal/errx"
 	"github.com/lanyard-id/lanyard/internal/httpx"
+	"github.com/lanyard-id/lanyard/internal/openapi/openapitest"
 	"github.com/lanyard-id/lanyard/internal/server"
 	"github.com/lanyard-id/lanyard/internal/server/servertest"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -77,6 +78,21 @@ type req struct {
 
 func do(t *testing.T, h http.Handler, r req) *httptest.ResponseRecorder {
 	t.Helper()
+	w, _ := doRequest(t, h, r)
+	return w
+}
+
+// doChecked is do for documented endpoints: the response must match the
+// OpenAPI document.
+func doChecked(t *testing.T, h http.Handler, r req) *httptest.ResponseRecorder {
+	t.Helper()
+	w, hr := doRequest(t, h, r)
+	openapitest.Check(t, hr, w)
+	return w
+}
+
+func doRequest(t *testing.T, h http.Handler, r req) (*httptest.ResponseRecorder, *http.Request) {
+	t.Helper()
 	if r.method == "" {
 		r.method = http.MethodGet
 	}
@@ -97,7 +113,7 @@ func do(t *testing.T, h http.Handler, r req) *httptest.ResponseRecorder {
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, hr)
-	return w
+	return w, hr
 }
 
 func host(p *tenant.Project) string { return p.Slug + ".localhost:4433" }

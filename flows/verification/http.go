@@ -1,0 +1,311 @@
+// Package verification is the verification flow (Kratos §3.6): browser
+// and API init, GET of a flow, and submit with the code method: an
+// address gets a 6-digit code by mail (flows/strategy/code), and the
+// right code marks the address verified. The session is optional. The
+// answer to an address does not say whether it belongs to an account.
+// AfterRegistration is the registration hook that starts verification of
+// a new identity's addresses.
+package verification
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lanyard-id/lanyard/flows"
+	"github.com/lanyard-id/lanyard/flows/strategy/code"
+	"github.com/lanyard-id/lanyard/identity/schema"
+	"github.com/lanyard-id/lanyard/tenant"
+	"github.com/lanyard-id/lanyard/worker/courier"
+)
+
+// Handler serves the verification flow.
+type Handler struct {
+	D       *flows.Deps
+	Courier *courier.Service
+	Codes   *code.Codes
+}
+
+// Spec is the verification kind for the shared lifecycle.
+func (h *Handler) Spec() flows.Spec {
+	return flows.Spec{Kind: flows.KindVerification, Populate: code.PopulateEmail}
+}
+
+// Init serves GET /self-service/verification/{browser,api}.
+func (h *Handler) Init(t flows.Type) gin.HandlerFunc {
+	d := h.D
+	return d.Wrap(func(c *gin.Context, e *flows.Env) error {
+		if t == flows.TypeAPI {
+			e.JSON = true
+		}
+		returnTo, err := e.ReturnTo()
+		if err != nil {
+			return err
+		}
+		var f *flows.Flow
+		err = d.DB.InTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
+			f, err = d.NewFlow(e.Ctx(), tx, e, h.Spec(), flows.NewFlowParams{Type: t, ReturnTo: returnTo})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		d.Show(e, f, http.StatusOK)
+		return nil
+	})
+}
+
+// Get serves GET /self-service/verification/flows?id=.
+func (h *Handler) Get() gin.HandlerFunc {
+	return code.BindOnFirstUse(h.D, flows.KindVerification, h.D.GetFlow(h.Spec()))
+}
+
+// Submit serves POST (and GET, for the mailed link) /self-service/verification?flow=.
+// The link (GET with ?code=) needs no CSRF token: the code is the secret.
+func (h *Handler) Submit() gin.HandlerFunc {
+	form := h.submitForm()
+	link := h.D.Wrap(func(c *gin.Context, e *flows.Env) error { return h.viaLink(c, e, form) })
+	return func(c *gin.Context) {
+		if c.Request.Method == http.MethodGet && c.Query("code") != "" {
+			link(c)
+			return
+		}
+		form(c)
+	}
+}
+
+// viaLink checks the code of a mailed link. Expired flows go through the
+// shared lifecycle (replacement flow); a completed flow is shown again.
+func (h *Handler) viaLink(c *gin.Context, e *flows.Env, form gin.HandlerFunc) error {
+	d := h.D
+	id, err := flows.ParseFlowID(c.Query("flow"))
+	if err != nil {
+		return err
+	}
+	var (
+		respond  func()
+		delegate bool
+	)
+	ctx := e.Ctx()
+	err = d.DB.InTx(ctx, e.Project, func(tx tenant.Tx) error {
+		f, err := flows.GetFlow(ctx, tx, flows.KindVerification, id, true)
+		if err != nil {
+			return err
+		}
+		if f.Expired(d.Now()) {
+			delegate = true
+			return nil
+		}
+		if f.State == flows.StatePassedChallenge {
+			respond = func() { d.Show(e, f, http.StatusOK) }
+			return nil
+		}
+		f.Active = code.ID
+		if respond, err = h.verify(ctx, tx, e, f, c.Query("code")); err != nil {
+			return err
+		}
+		return flows.UpdateFlow(ctx, tx, f)
+	})
+	if err != nil {
+		return err
+	}
+	if delegate {
+		form(c)
+		return nil
+	}
+	respond()
+	return nil
+}
+
+func (h *Handler) submitForm() gin.HandlerFunc {
+	d := h.D
+	return code.BindOnFirstUse(d, flows.KindVerification, d.Submit(h.Spec(), func(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, b *flows.Body) (func(), error) {
+		body := code.ParseBody(e, b)
+		if body.Method != code.ID {
+			return nil, flows.NewValidationError(flows.NoStrategy(flows.KindVerification))
+		}
+		if body.Code != "" {
+			return h.verify(ctx, tx, e, f, body.Code)
+		}
+		if strings.TrimSpace(body.Email) == "" {
+			return nil, (&flows.ValidationError{}).AddNode("email", flows.Required("email"))
+		}
+		msg, err := h.send(ctx, tx, e, f, body.Email, true)
+		if err != nil {
+			return nil, err
+		}
+		return func() {
+			h.Courier.Relay(e.Ctx(), e.Project, msg)
+			d.Show(e, f, http.StatusOK)
+		}, nil
+	}))
+}
+
+// send mails a code to address (or, for an address no identity has, the
+// "unknown address" mail) and moves f to sent_email. Both cases do the
+// same work and leave the flow alike.
+func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, address string, limit bool) (uuid.UUID, error) {
+	d := h.D
+	addr := schema.NormalizeAddress("email", address)
+	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr || len(addr) > 320 {
+		return uuid.Nil, (&flows.ValidationError{Values: map[string]any{"email": address}}).
+			AddNode("email", flows.Generic("The email address is not valid."))
+	}
+	if limit {
+		if err := d.Limit(e, "verification:ip", flows.ClientIP(e.C), "verification requests"); err != nil {
+			return uuid.Nil, err
+		}
+		if err := d.Limit(e, "verification:address", addr, "verification requests for this address"); err != nil {
+			return uuid.Nil, err
+		}
+	}
+	var (
+		addrID, identityID uuid.UUID
+		locale             string
+		known              = true
+	)
+	err := tx.QueryRow(ctx, `SELECT a.id, a.identity_id, coalesce(i.traits->>'locale', '') FROM identity_verifiable_addresses a
+		JOIN identities i ON i.id = a.identity_id WHERE a.via = 'email' AND a.value = $1`, addr).
+		Scan(&addrID, &identityID, &locale)
+	if errors.Is(err, pgx.ErrNoRows) {
+		known = false
+	} else if err != nil {
+		return uuid.Nil, err
+	}
+	msg := courier.Message{Recipient: addr, TemplateType: courier.TemplateVerificationCodeInvalid,
+		Data: courier.Data{RequestURL: f.RequestURL}}
+	if known {
+		is, err := h.Codes.Issue(ctx, tx, code.IssueParams{FlowID: f.ID, Kind: code.KindVerification, IdentityID: &identityID, Address: addr, Now: d.Now()})
+		if err != nil {
+			return uuid.Nil, err
+		}
+		msg.TemplateType, msg.Locale = courier.TemplateVerificationCodeValid, locale
+		msg.Data.VerificationCode = is.Code
+		msg.Data.VerificationURL = e.BaseURL + "/self-service/verification?" + url.Values{"flow": {f.ID.String()}, "code": {is.Code}}.Encode()
+		msg.Data.ExpiresInMinutes = int(code.TTL.Minutes())
+		if _, err := tx.Exec(ctx, `UPDATE identity_verifiable_addresses SET status = 'sent', updated_at = now() WHERE id = $1 AND status = 'pending'`, addrID); err != nil {
+			return uuid.Nil, err
+		}
+	} else {
+		// The same work as for a known address: one code hashed and stored
+		// (bound to nobody, so it can never verify anything).
+		if _, err := h.Codes.Issue(ctx, tx, code.IssueParams{FlowID: f.ID, Kind: code.KindVerification, Address: addr, Now: d.Now()}); err != nil {
+			return uuid.Nil, err
+		}
+	}
+	id, err := courier.Enqueue(ctx, tx, msg)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	f.UI.ResetMessages()
+	code.ShowCodeForm(f, addr, flows.InfoNodeLabelVerifyCodeNode)
+	f.UI.AddMessage(flows.Message(flows.InfoVerificationCodeSent))
+	return id, nil
+}
+
+// verify checks a code. A wrong one answers the flow with 4070006 (HTTP
+// 200, as Kratos does) and counts the attempt.
+func (h *Handler) verify(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, c string) (func(), error) {
+	d := h.D
+	if err := code.Limit(d, e, "verification:code:ip", flows.ClientIP(e.C), code.LimitIP, "verification attempts"); err != nil {
+		return nil, err
+	}
+	if err := code.Limit(d, e, "verification:code:flow", f.ID.String(), code.LimitFlow, "verification attempts"); err != nil {
+		return nil, err
+	}
+	found, err := h.Codes.Use(ctx, tx, f.ID, code.KindVerification, c, d.Now())
+	if err == nil && found.IdentityID == nil {
+		err = code.ErrInvalid // the code sent to an unknown address
+	}
+	if err == nil {
+		// The address may have changed since the code was sent.
+		tag, uerr := tx.Exec(ctx, `UPDATE identity_verifiable_addresses SET verified = true, status = 'completed',
+			verified_at = coalesce(verified_at, now()), updated_at = now() WHERE identity_id = $1 AND via = 'email' AND value = $2`,
+			*found.IdentityID, found.Address)
+		switch {
+		case uerr != nil:
+			return nil, uerr
+		case tag.RowsAffected() == 0:
+			err = code.ErrInvalid
+		}
+	}
+	if errors.Is(err, code.ErrInvalid) {
+		f.UI.ResetMessages()
+		f.UI.AddMessage(flows.Message(flows.ErrVerificationCodeInvalid))
+		if f.State == flows.StateChooseMethod {
+			f.State = flows.StateSentEmail
+		}
+		return func() { d.Show(e, f, http.StatusOK) }, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.State = flows.StatePassedChallenge
+	to := e.AfterURL(f)
+	f.UI = flows.NewContainer(to)
+	f.UI.Method = http.MethodGet
+	f.UI.Add(flows.NewAnchor(flows.GroupDefault, "continue", to, flows.Message(flows.InfoNodeLabelContinue)))
+	f.UI.AddMessage(flows.Message(flows.InfoVerificationSuccess))
+	return func() { d.Show(e, f, http.StatusOK) }, nil
+}
+
+// AfterRegistration is the registration's verification hook: for each
+// unverified email address of the new identity it creates a verification
+// flow of the registration's type, mails its code in tx, and returns the
+// show_verification_ui continue_with items and the relay to run after
+// the commit.
+func (h *Handler) AfterRegistration(ctx context.Context, tx tenant.Tx, e *flows.Env, rf *flows.Flow, identityID uuid.UUID) ([]flows.ContinueWith, func(), error) {
+	d := h.D
+	rows, err := tx.Query(ctx, `SELECT value FROM identity_verifiable_addresses WHERE identity_id = $1 AND via = 'email' AND NOT verified
+		ORDER BY created_at, value`, identityID)
+	if err != nil {
+		return nil, nil, err
+	}
+	addrs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		out  []flows.ContinueWith
+		msgs []uuid.UUID
+	)
+	for _, a := range addrs {
+		f := flows.New(flows.NewParams{Kind: flows.KindVerification, Type: rf.Type, BaseURL: e.BaseURL, RequestURL: rf.RequestURL,
+			Lifespan: e.Config.Lifespan(), Now: d.Now()})
+		// The registration rotates the CSRF cookie: a browser flow is bound
+		// when the browser first opens it.
+		if f.Type == flows.TypeBrowser {
+			code.MarkUnbound(f)
+		} else {
+			flows.AddCSRFNode(f, nil)
+		}
+		if err := flows.CreateFlow(ctx, tx, f); err != nil {
+			return nil, nil, err
+		}
+		id, err := h.send(ctx, tx, e, f, a, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := flows.UpdateFlow(ctx, tx, f); err != nil {
+			return nil, nil, err
+		}
+		msgs = append(msgs, id)
+		cw := flows.ContinueWith{Action: flows.ActionShowVerificationUI, Flow: &flows.ContinueWithFlow{ID: f.ID, VerifiableAddress: a}}
+		if f.Type == flows.TypeBrowser {
+			cw.Flow.URL = e.Config.UIURL(string(flows.KindVerification), e.BaseURL) + "?" + url.Values{"flow": {f.ID.String()}}.Encode()
+		}
+		out = append(out, cw)
+	}
+	return out, func() {
+		if len(msgs) > 0 {
+			h.Courier.Relay(e.Ctx(), e.Project, msgs...)
+		}
+	}, nil
+}

@@ -2,9 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"strings"
 
@@ -114,28 +111,17 @@ func (m *Manager) ListPage(ctx context.Context, p *tenant.Project, lp ListParams
 	return list, total, nil
 }
 
-// A page token is base64url(cursor) "." base64url(HMAC-SHA256(key,
-// "identities" | project id | cursor)[:16]).
-func (m *Manager) tokenMAC(p *tenant.Project, cursor []byte) []byte {
-	mac := hmac.New(sha256.New, m.pageKey)
-	mac.Write([]byte("lanyard.identities.page\x00"))
-	mac.Write(p.ID[:])
-	mac.Write(cursor)
-	return mac.Sum(nil)[:16]
-}
+// pagePurpose binds page tokens to this list; the cursor is the id of the
+// last identity of the page.
+const pagePurpose = "lanyard.identities"
 
 func (m *Manager) sealToken(p *tenant.Project, after uuid.UUID) string {
-	return base64.RawURLEncoding.EncodeToString(after[:]) + "." + base64.RawURLEncoding.EncodeToString(m.tokenMAC(p, after[:]))
+	return m.pages.Seal(pagePurpose, p.ID, after[:])
 }
 
 func (m *Manager) openToken(p *tenant.Project, tok string) (uuid.UUID, error) {
-	cur, sig, ok := strings.Cut(tok, ".")
-	if !ok || len(tok) > 128 {
-		return uuid.Nil, ErrBadPageToken
-	}
-	c, err1 := base64.RawURLEncoding.DecodeString(cur)
-	s, err2 := base64.RawURLEncoding.DecodeString(sig)
-	if err1 != nil || err2 != nil || len(c) != 16 || !hmac.Equal(s, m.tokenMAC(p, c)) {
+	c, err := m.pages.Open(pagePurpose, p.ID, tok)
+	if err != nil || len(c) != 16 {
 		return uuid.Nil, ErrBadPageToken
 	}
 	id, _ := uuid.FromBytes(c)

@@ -11,6 +11,7 @@ import (
 	"github.com/lanyard-id/lanyard/identity/hash"
 	"github.com/lanyard-id/lanyard/identity/schema"
 	"github.com/lanyard-id/lanyard/internal/errx"
+	"github.com/lanyard-id/lanyard/internal/pagetoken"
 	"github.com/lanyard-id/lanyard/tenant"
 )
 
@@ -24,14 +25,14 @@ type Manager struct {
 	// deleted, in the same transaction. Nil means there are no sessions.
 	Revoker SessionRevoker
 
-	pageKey []byte
+	pages   pagetoken.Sealer
 	schemas schema.Cache
 }
 
 // NewManager returns a Manager. pageKey signs list page tokens (use the
 // current configured secret).
 func NewManager(db *tenant.DB, h *hash.Hasher, pageKey []byte) *Manager {
-	return &Manager{DB: db, Hasher: h, pageKey: append([]byte(nil), pageKey...)}
+	return &Manager{DB: db, Hasher: h, pages: pagetoken.New(append([]byte(nil), pageKey...))}
 }
 
 // Get returns one identity with its credentials (configs included: the

@@ -41,8 +41,14 @@ test-js:
 	@if [ -f sdk/js/package.json ]; then cd sdk/js && npm test --if-present; fi
 
 bench: services
-	$(GO) test -run '^$$' -bench . -benchtime 200x -timeout 60m ./tenant/
-	$(GO) test -run '^$$' -bench . -timeout 60m ./internal/... ./identity/... ./flows/...
+	$(GO) test -run '^$$' -bench Provision -benchtime 200x ./tenant/
+	$(GO) test -run '^$$' -bench MigrateTenants -benchtime 1x -timeout 60m ./tenant/
+	$(GO) test -run '^$$' -bench GetIdentity -benchtime 3s ./identity/
+	$(GO) test -run '^$$' -bench Import100k -benchtime 1x ./identity/
+	$(GO) test -run '^$$' -bench Whoami -benchtime 30000x ./identity/session/
+	$(GO) test -run '^$$' -bench PasswordLogin -benchtime 100x ./flows/
+	$(GO) test -run '^$$' -bench . -benchtime 50x ./identity/hash/
+	$(GO) test -run '^$$' -bench . -benchtime 300x ./worker/courier/
 
 vet:
 	$(GO) vet ./...

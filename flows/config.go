@@ -36,6 +36,31 @@ type Config struct {
 	// Limits per scope ("login:ip", "login:identifier", "registration:ip",
 	// "recovery:address", ...).
 	Limits map[string]ratelimit.Limit `json:"limits"`
+	// Password is the password policy.
+	Password PasswordSettings `json:"password"`
+}
+
+// PasswordSettings is a project's password policy (the password method
+// applies it at registration and in settings).
+type PasswordSettings struct {
+	// MinLength in characters (8 when zero).
+	MinLength int `json:"min_password_length,omitempty"`
+	// IdentifierSimilarityCheck refuses a password too similar to an
+	// identifier (on when unset).
+	IdentifierSimilarityCheck *bool `json:"identifier_similarity_check_enabled,omitempty"`
+	// CommonPasswordCheck refuses a password on the offline list of common
+	// and breached passwords (on when unset).
+	CommonPasswordCheck *bool `json:"common_password_check_enabled,omitempty"`
+}
+
+// SimilarityCheck reports whether the identifier-similarity check is on.
+func (p PasswordSettings) SimilarityCheck() bool {
+	return p.IdentifierSimilarityCheck == nil || *p.IdentifierSimilarityCheck
+}
+
+// CommonCheck reports whether the common-password check is on.
+func (p PasswordSettings) CommonCheck() bool {
+	return p.CommonPasswordCheck == nil || *p.CommonPasswordCheck
 }
 
 // DefaultLimits are a new project's brute-force limits.
@@ -67,6 +92,9 @@ func (c Config) Validate() error {
 	}
 	if c.LifespanMinutes < 1 || c.LifespanMinutes > 24*60 {
 		return errx.New(errx.Invalid, "lifespan_minutes must be between 1 and 1440.")
+	}
+	if c.Password.MinLength != 0 && (c.Password.MinLength < 6 || c.Password.MinLength > 1024) {
+		return errx.New(errx.Invalid, "password.min_password_length must be between 6 and 1024.")
 	}
 	for scope, l := range c.Limits {
 		if !l.Valid() {

@@ -69,7 +69,7 @@ func (d *Deps) Env(c *gin.Context) (*Env, error) {
 
 // Request is the strategy view of e.
 func (e *Env) Request(sess *session.Session) *Request {
-	return &Request{HTTP: e.C.Request, Project: e.Project, BaseURL: e.BaseURL, Session: sess}
+	return &Request{HTTP: e.C.Request, Project: e.Project, BaseURL: e.BaseURL, Session: sess, Config: e.Config}
 }
 
 // SessionToken returns the session token a flow of type t accepts: the

@@ -46,6 +46,8 @@ type Request struct {
 	// nested), with Method already read.
 	Body   json.RawMessage
 	Method string
+	// Config is the project's flow configuration.
+	Config Config
 }
 
 // LoginResult is who a login strategy authenticated.

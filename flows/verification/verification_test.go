@@ -64,7 +64,7 @@ func TestRegisterThenVerifyWithMailedCode(t *testing.T) {
 	r := s.Call(c, "GET", "/self-service/verification/flows?id="+vf["id"].(string), nil, nil)
 	codetest.Want(t, r, 200)
 	f := r.JSON(t)
-	if f["state"] != "sent_email" || !codetest.HasID(f, 1080003) || codetest.NodeValue(f, "email") != addr {
+	if f["state"] != "sent_email" || f["active"] != "code" || !codetest.HasID(f, 1080003) || codetest.NodeValue(f, "email") != addr {
 		t.Fatalf("verification flow = %s", r.Body)
 	}
 	action := codetest.Action(f)
@@ -115,7 +115,9 @@ func TestVerificationRefusesBadCodes(t *testing.T) {
 		r := s.Call(c, "GET", "/self-service/verification/api", nil, nil)
 		codetest.Want(t, r, 200)
 		f := r.JSON(t)
-		if f["state"] != "choose_method" {
+		// "active" names the method from the start, as in Kratos (Ory
+		// Elements cannot render a verification flow without it).
+		if f["state"] != "choose_method" || f["active"] != "code" {
 			t.Fatalf("new flow = %s", r.Body)
 		}
 		r = s.Call(c, "POST", codetest.Action(f), map[string]any{"method": "code", "email": strings.ToUpper(addr)}, nil)

@@ -52,8 +52,8 @@ func (s Sealer) Open(purpose string, project uuid.UUID, token string) ([]byte, e
 	if !ok {
 		return nil, ErrInvalid
 	}
-	c, err1 := base64.RawURLEncoding.DecodeString(cur)
-	m, err2 := base64.RawURLEncoding.DecodeString(sig)
+	c, err1 := base64.RawURLEncoding.Strict().DecodeString(cur)
+	m, err2 := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err1 != nil || err2 != nil || !hmac.Equal(m, s.mac(purpose, project, c)) {
 		return nil, ErrInvalid
 	}

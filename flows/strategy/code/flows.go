@@ -42,6 +42,10 @@ func PopulateEmail(_ context.Context, _ tenant.Tx, _ *flows.Request, f *flows.Fl
 	em := flows.NewInput(flows.GroupCode, "email", flows.InputEmail, nil, flows.Message(flows.InfoNodeLabelEmail))
 	em.Input().Required, em.Input().Autocomplete = true, "email"
 	f.UI.Add(em, flows.NewSubmit(flows.GroupCode, ID, flows.Message(flows.InfoNodeLabelSubmit)))
+	// Kratos names the method of a recovery or verification flow from its
+	// creation on ("active": "code"); Ory Elements throws "Unknown form
+	// state" on a flow without it.
+	f.Active = ID
 	return nil
 }
 
@@ -54,7 +58,7 @@ func ShowCodeForm(f *flows.Flow, address string, label int) {
 	hidden := flows.NewInput(flows.GroupCode, "method", flows.InputHidden, ID, nil)
 	resend := flows.NewInput(flows.GroupCode, "email", flows.InputSubmit, address, flows.Message(flows.InfoNodeLabelResendCode))
 	f.UI.Add(in, hidden, flows.NewSubmit(flows.GroupCode, ID, flows.Message(flows.InfoNodeLabelSubmit)), resend)
-	f.State = flows.StateSentEmail
+	f.State, f.Active = flows.StateSentEmail, ID
 }
 
 // Limits of code entry that flows/config.go has no default for.

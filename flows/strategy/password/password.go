@@ -1,20 +1,21 @@
 // Package password is the password method: sign-up with traits and a
 // password, sign-in with an identifier and a password.
 //
-// Policy: at least MinLength (8) characters, at most 4096 bytes, never
-// truncated (argon2id hashes the whole password), no composition rules,
-// and refused when it is too similar to an identifier. Unknown identifiers
-// cost one hash verification like known ones, and get the same message
-// (4000006), so responses do not reveal whether an account exists.
+// Policy (package policy, per project in flows.Config.Password): at least
+// 8 characters (configurable), at most 4096 bytes, never truncated
+// (argon2id hashes the whole password), no composition rules, refused when
+// it is too similar to an identifier or on the offline list of common
+// passwords. Unknown identifiers cost one hash verification like known
+// ones, and get the same message (4000006), so responses do not reveal
+// whether an account exists.
 package password
 
 import (
 	"context"
-	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/lanyard-id/lanyard/flows"
+	"github.com/lanyard-id/lanyard/flows/strategy/password/policy"
 	"github.com/lanyard-id/lanyard/identity"
 	"github.com/lanyard-id/lanyard/identity/schema"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -24,12 +25,12 @@ import (
 const ID = "password"
 
 // MaxBytes bounds a password (longer ones are refused, never truncated).
-const MaxBytes = 4096
+const MaxBytes = policy.MaxBytes
 
 // Strategy is the password method.
 type Strategy struct {
 	Identities *identity.Manager
-	// MinLength of a password (8 when zero).
+	// MinLength of a password when the project sets none (8 when zero).
 	MinLength int
 
 	dummyOnce sync.Once
@@ -61,27 +62,14 @@ func (s *Strategy) dummyHash() string {
 	return s.dummy
 }
 
-// checkPolicy returns the policy message for pw, nil when it is fine.
-func (s *Strategy) checkPolicy(pw string, identifiers []string) *flows.Text {
-	n := utf8.RuneCountInString(pw)
-	if n < s.minLength() {
-		return flows.PasswordTooShort(s.minLength(), n)
+// checkPolicy returns the policy message for pw under the project's
+// password policy, nil when it is fine.
+func (s *Strategy) checkPolicy(r *flows.Request, pw string, identifiers []string) *flows.Text {
+	c := r.Config.Password
+	if c.MinLength <= 0 {
+		c.MinLength = s.minLength()
 	}
-	if len(pw) > MaxBytes {
-		return flows.PasswordTooLong(MaxBytes, len(pw))
-	}
-	lp := strings.ToLower(pw)
-	for _, id := range identifiers {
-		id = strings.ToLower(strings.TrimSpace(id))
-		if id == "" {
-			continue
-		}
-		local, _, _ := strings.Cut(id, "@")
-		if strings.Contains(lp, id) || strings.Contains(id, lp) || len(local) >= 4 && strings.Contains(lp, local) {
-			return flows.Message(flows.ErrValidationPasswordSimilar)
-		}
-	}
-	return nil
+	return policy.Check(c, pw, identifiers)
 }
 
 // defaultSchema returns the project's default identity schema.

@@ -67,7 +67,7 @@ func (s *Strategy) Register(ctx context.Context, tx tenant.Tx, r *flows.Request,
 	if len(ids) == 0 {
 		return nil, ve.AddNode("traits", flows.Generic("No login identifiers found: the identity schema marks no trait as a password identifier."))
 	}
-	if m := s.checkPolicy(b.Password, ids); m != nil {
+	if m := s.checkPolicy(r, b.Password, ids); m != nil {
 		return nil, ve.AddNode("password", m)
 	}
 	hashed, err := s.Identities.Hasher.Hash(b.Password)

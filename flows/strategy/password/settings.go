@@ -41,7 +41,7 @@ func (s *Strategy) Settings(ctx context.Context, tx tenant.Tx, r *flows.Request,
 	for _, c := range i.Credentials {
 		ids = append(ids, c.Identifiers...)
 	}
-	if m := s.checkPolicy(b.Password, ids); m != nil {
+	if m := s.checkPolicy(r, b.Password, ids); m != nil {
 		return nil, ve.AddNode("password", m)
 	}
 	return &flows.SettingsResult{Privileged: true, Apply: func(ctx context.Context) error {

@@ -31,7 +31,7 @@ run: build services
 deps-js:
 	@if [ -f sdk/js/package.json ]; then cd sdk/js && npm ci --no-audit --no-fund --loglevel=error; fi
 
-test: services deps-js test-go test-js
+test: services deps-js test-go test-js build-static
 
 test-go:
 	$(GO) vet ./...

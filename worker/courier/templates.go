@@ -1,21 +1,20 @@
 package courier
 
 import (
-	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"regexp"
 	"strconv"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lanyard-id/lanyard/internal/errx"
+	"github.com/lanyard-id/lanyard/internal/mailtemplate"
 	"github.com/lanyard-id/lanyard/tenant"
 )
 
@@ -72,6 +71,13 @@ func (t TemplateType) Known() bool {
 //	{{.TransientPayload}}   the flow's transient_payload (map)
 //	{{.Subject}} {{.Body}}  generic: the caller's subject and text
 //
+// Templates use Go template syntax (internal/mailtemplate: if, else, range,
+// with, variables, pipelines, and the functions and, or, not, eq, ne, lt,
+// le, gt, ge, len, index, print, printf, println, html, urlquery, upper,
+// lower, trim, default). In the HTML body every printed value is
+// HTML-escaped. A variable that is not listed above is an error when the
+// template is saved; a missing trait prints as nothing.
+//
 // Codes and URLs are not kept in the stored template data (only in the
 // rendered body, which production mode redacts in the admin API).
 type Data struct {
@@ -90,6 +96,37 @@ type Data struct {
 	TransientPayload map[string]any `json:"transient_payload,omitempty"`
 	Subject          string         `json:"subject,omitempty"`
 	Body             string         `json:"body,omitempty"`
+}
+
+// vars are d as template variables. Maps pass through JSON so that
+// templates only ever see plain values (strings, float64 numbers,
+// booleans, lists and maps), whatever Go types the caller put in them.
+func (d *Data) vars() mailtemplate.Vars {
+	return mailtemplate.Vars{
+		"To": d.To, "ProjectName": d.ProjectName,
+		"VerificationCode": d.VerificationCode, "VerificationURL": d.VerificationURL,
+		"RecoveryCode": d.RecoveryCode, "RecoveryURL": d.RecoveryURL,
+		"LoginCode": d.LoginCode, "RegistrationCode": d.RegistrationCode,
+		"Identity": plainMap(d.Identity), "Traits": plainMap(d.Traits),
+		"RequestURL": d.RequestURL, "ExpiresInMinutes": d.ExpiresInMinutes,
+		"TransientPayload": plainMap(d.TransientPayload),
+		"Subject": d.Subject, "Body": d.Body,
+	}
+}
+
+func plainMap(m map[string]any) any {
+	if m == nil {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	var out map[string]any
+	if json.Unmarshal(b, &out) != nil {
+		return nil
+	}
+	return out
 }
 
 // stored returns d without its secrets, as kept in template_data.
@@ -149,9 +186,9 @@ type Template struct {
 
 // compiled is a parsed template.
 type compiled struct {
-	subject *texttemplate.Template
-	text    *texttemplate.Template
-	html    *htmltemplate.Template // nil: text only
+	subject *mailtemplate.Template
+	text    *mailtemplate.Template
+	html    *mailtemplate.Template // nil: text only
 }
 
 type rendered struct {
@@ -204,14 +241,14 @@ func templateError(part string, err error) error {
 func compile(t Template) (*compiled, error) {
 	var c compiled
 	var err error
-	if c.subject, err = texttemplate.New("subject").Option("missingkey=zero").Parse(t.Subject); err != nil {
+	if c.subject, err = mailtemplate.Parse("subject", t.Subject, false); err != nil {
 		return nil, templateError("subject", err)
 	}
-	if c.text, err = texttemplate.New("body_text").Option("missingkey=zero").Parse(t.BodyText); err != nil {
+	if c.text, err = mailtemplate.Parse("body_text", t.BodyText, false); err != nil {
 		return nil, templateError("body_text", err)
 	}
 	if strings.TrimSpace(t.BodyHTML) != "" {
-		if c.html, err = htmltemplate.New("body_html").Option("missingkey=zero").Parse(t.BodyHTML); err != nil {
+		if c.html, err = mailtemplate.Parse("body_html", t.BodyHTML, true); err != nil {
 			return nil, templateError("body_html", err)
 		}
 	}
@@ -220,23 +257,20 @@ func compile(t Template) (*compiled, error) {
 
 func (c *compiled) execute(d *Data) (rendered, error) {
 	var r rendered
-	var b bytes.Buffer
-	if err := c.subject.Execute(&b, d); err != nil {
+	vars := d.vars()
+	subject, err := c.subject.Execute(vars)
+	if err != nil {
 		return r, templateError("subject", err)
 	}
 	// A subject is one line: newlines would be header injection.
-	r.Subject = strings.Join(strings.Fields(b.String()), " ")
-	b.Reset()
-	if err := c.text.Execute(&b, d); err != nil {
+	r.Subject = strings.Join(strings.Fields(subject), " ")
+	if r.Text, err = c.text.Execute(vars); err != nil {
 		return r, templateError("body_text", err)
 	}
-	r.Text = b.String()
 	if c.html != nil {
-		b.Reset()
-		if err := c.html.Execute(&b, d); err != nil {
+		if r.HTML, err = c.html.Execute(vars); err != nil {
 			return r, templateError("body_html", err)
 		}
-		r.HTML = b.String()
 	}
 	return r, nil
 }

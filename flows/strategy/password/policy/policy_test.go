@@ -12,7 +12,9 @@ func TestCommon(t *testing.T) {
 	if n := policy.CommonCount(); n < 49000 {
 		t.Fatalf("list has %d passwords", n)
 	}
-	for _, pw := range []string{"123456", "password", "PassWord", "qwertyuiop", "1qaz2wsx", "baseball", "trustno1"} {
+	for _, pw := range []string{"123456", "password", "PassWord", "qwertyuiop", "1qaz2wsx", "baseball", "trustno1",
+		// From the 150,000 most frequent passwords of the 10-million list.
+		"alfaomega", "firehouse", "19011957"} {
 		if !policy.Common(pw) {
 			t.Errorf("%q is not on the list", pw)
 		}

@@ -67,24 +67,7 @@ func createProjects(t *testing.T, reg *tenant.Registry, n int) []*tenant.Project
 }
 
 func createProjectsTB(t testing.TB, reg *tenant.Registry, n int) []*tenant.Project {
-	t.Helper()
-	out := make([]*tenant.Project, n)
-	g := errgroup.Group{}
-	g.SetLimit(8)
-	for i := range n {
-		g.Go(func() error {
-			c, err := reg.Create(context.Background(), tenant.CreateParams{Name: fmt.Sprintf("bulk %d", i)})
-			if err != nil {
-				return err
-			}
-			out[i] = c.Project
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return tenanttest.CreateProjects(t, reg, n)
 }
 
 // probeState reports, per project, whether the probe migration is recorded

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/server"
 	"github.com/lanyard-id/lanyard/internal/server/servertest"
+	"github.com/lanyard-id/lanyard/tenant/tenanttest"
 )
 
 // BenchmarkWhoami drives GET /sessions/whoami through the real router over
@@ -24,10 +26,20 @@ import (
 //	go test ./identity/session -run '^$' -bench Whoami -benchtime 30000x -count 5
 //
 // It reports requests/s and p50/p99 latency per sub-benchmark: the bare
-// handler, the same bytes behind Lanyard's middleware, and whoami.
+// handler, the same bytes behind Lanyard's middleware, and whoami. With
+// LANYARD_BENCH_PROJECTS=2000 it provisions that many projects and spreads
+// the whoami load over sessions of 200 of them ("whoami-spread").
 func BenchmarkWhoami(b *testing.B) {
 	e := newEnv(b)
 	is := e.issue(e.newIdentity("bench@example.com"))
+	var spread []target
+	if projects := tenanttest.BenchProjects(b); len(projects) > 1 {
+		for _, p := range projects {
+			pe := *e
+			pe.project = p
+			spread = append(spread, target{"/p/" + p.Slug + "/sessions/whoami", pe.issue(pe.newIdentity("bench@example.com")).Token})
+		}
+	}
 	api := httptest.NewServer(e.router)
 	defer api.Close()
 	whoamiURL := api.URL + "/p/" + e.project.Slug + "/sessions/whoami"
@@ -62,26 +74,36 @@ func BenchmarkWhoami(b *testing.B) {
 	}))
 	defer mw.Close()
 
-	b.Run("bare", func(b *testing.B) { drive(b, bareSrv.URL+"/sessions/whoami", is.Token) })
-	b.Run("static-behind-middleware", func(b *testing.B) { drive(b, mw.URL+"/p/"+e.project.Slug+"/bench/static", is.Token) })
-	b.Run("whoami", func(b *testing.B) { drive(b, whoamiURL, is.Token) })
+	b.Run("bare", func(b *testing.B) { drive(b, bareSrv.URL, target{"/sessions/whoami", is.Token}) })
+	b.Run("static-behind-middleware", func(b *testing.B) { drive(b, mw.URL, target{"/p/" + e.project.Slug + "/bench/static", is.Token}) })
+	b.Run("whoami", func(b *testing.B) { drive(b, api.URL, target{"/p/" + e.project.Slug + "/sessions/whoami", is.Token}) })
+	if spread != nil {
+		b.Run("whoami-spread", func(b *testing.B) { drive(b, api.URL, spread...) })
+	}
 }
+
+// target is a path and the session token to send to it.
+type target struct{ path, token string }
 
 const conns = 50
 
-func drive(b *testing.B, url, token string) {
+// drive sends b.N requests over conns connections, each to the next of
+// targets in turn.
+func drive(b *testing.B, base string, targets ...target) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, MaxConnsPerHost: conns}}
 	defer client.CloseIdleConnections()
 	var mu sync.Mutex
 	var all []time.Duration
+	var next atomic.Uint64
 	b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		lat := make([]time.Duration, 0, 1024)
 		for pb.Next() {
-			req, _ := http.NewRequest("GET", url, nil)
-			req.Header.Set(session.HeaderSessionToken, token)
+			tg := targets[next.Add(1)%uint64(len(targets))]
+			req, _ := http.NewRequest("GET", base+tg.path, nil)
+			req.Header.Set(session.HeaderSessionToken, tg.token)
 			t0 := time.Now()
 			resp, err := client.Do(req)
 			if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/migrations"
@@ -202,4 +203,47 @@ func NewProject(t testing.TB) *tenant.Created {
 		t.Fatalf("tenanttest.NewProject: %v", err)
 	}
 	return c
+}
+
+// CreateProjects provisions n projects through reg, eight at a time (for
+// tests and benchmarks that need many schemas).
+func CreateProjects(t testing.TB, reg *tenant.Registry, n int) []*tenant.Project {
+	t.Helper()
+	out := make([]*tenant.Project, n)
+	g := errgroup.Group{}
+	g.SetLimit(8)
+	for i := range n {
+		g.Go(func() error {
+			c, err := reg.Create(context.Background(), tenant.CreateParams{Name: fmt.Sprintf("bulk %d", i)})
+			if err != nil {
+				return err
+			}
+			out[i] = c.Project
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatalf("tenanttest.CreateProjects: %v", err)
+	}
+	return out
+}
+
+// BenchProjects is the one project of a benchmark, or, with the
+// environment variable LANYARD_BENCH_PROJECTS=N (N > 1), up to 200 of N
+// projects provisioned for it, evenly picked, so that a benchmark spreads
+// its load over 200 projects while Postgres and the caches hold N.
+func BenchProjects(b *testing.B) []*tenant.Project {
+	b.Helper()
+	n, _ := strconv.Atoi(os.Getenv("LANYARD_BENCH_PROJECTS"))
+	if n <= 1 {
+		return []*tenant.Project{NewProject(b).Project}
+	}
+	start := time.Now()
+	all := CreateProjects(b, Get(b).Registry, n)
+	b.Logf("provisioned %d projects in %s", n, time.Since(start).Round(time.Second))
+	used := make([]*tenant.Project, 0, 200)
+	for i := 0; i < n && len(used) < 200; i += max(1, n/200) {
+		used = append(used, all[i])
+	}
+	return used
 }

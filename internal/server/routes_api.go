@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/gin-gonic/gin"
 
+	"github.com/lanyard-id/lanyard/flows"
 	"github.com/lanyard-id/lanyard/internal/httpx"
 	"github.com/lanyard-id/lanyard/tenant"
 )
@@ -21,18 +22,19 @@ type Extra func(public, admin *gin.RouterGroup)
 func APIRouterWith(d Deps, extra Extra) *gin.Engine {
 	r := newEngine(d, "api")
 	res := &tenant.Resolver{Registry: d.Registry, Domain: d.Config.ProjectsDomain, Scheme: d.Config.Scheme()}
-	r.Use(res.Host(), httpx.BodyLimit(d.Config.BodyLimit))
+	cors := &flows.CORSPolicies{DB: d.DB}
+	r.Use(res.Host(), httpx.BodyLimit(d.Config.BodyLimit), corsMiddleware(d.Registry, cors))
 
 	// Process-level endpoints, answered on any host (probes use the pod IP).
 	r.GET("/metrics", httpx.InternalOnly, d.metricsHandler())
 
-	projectRoutes(d, r.Group("/"), extra)
-	projectRoutes(d, r.Group("/p/:slug", res.PathPrefix()), extra)
+	projectRoutes(d, r.Group("/"), cors, extra)
+	projectRoutes(d, r.Group("/p/:slug", res.PathPrefix()), cors, extra)
 	return r
 }
 
 // projectRoutes lists the routes of one project.
-func projectRoutes(d Deps, g *gin.RouterGroup, extra Extra) {
+func projectRoutes(d Deps, g *gin.RouterGroup, cors *flows.CORSPolicies, extra Extra) {
 	health := d.Health()
 	health.Register(g)
 
@@ -43,6 +45,7 @@ func projectRoutes(d Deps, g *gin.RouterGroup, extra Extra) {
 	identityRoutes(d, pub, admin)
 	flowRoutes(d, pub, admin)
 	courierRoutes(d, pub, admin)
+	corsRoutes(cors, admin)
 
 	if extra != nil {
 		extra(pub, admin)

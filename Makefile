@@ -10,7 +10,7 @@ REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -s -w -X github.com/lanyard-id/lanyard/internal/buildinfo.Version=$(VERSION) -X github.com/lanyard-id/lanyard/internal/buildinfo.Revision=$(REVISION)
 GOTESTFLAGS ?=
 
-.PHONY: help run build services test test-go test-js deps-js bench vet fmt clean
+.PHONY: help run build services test test-go test-js deps-js bench bench-projects vet fmt clean
 
 help:
 	@echo "make run     build and start Lanyard (API :4433, dashboard :4000) with local services"
@@ -41,6 +41,8 @@ test-js:
 	@if [ -f sdk/js/package.json ]; then cd sdk/js && npm test --if-present; fi
 
 bench: services
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get install -y -qq wrk >/dev/null; } || \
+		echo "wrk is not installed (Debian: apt-get install wrk): HTTP benchmarks use the in-process Go client"
 	$(GO) test -run '^$$' -bench Provision -benchtime 200x ./tenant/
 	$(GO) test -run '^$$' -bench MigrateTenants -benchtime 1x -timeout 60m ./tenant/
 	$(GO) test -run '^$$' -bench GetIdentity -benchtime 3s ./identity/
@@ -49,6 +51,12 @@ bench: services
 	$(GO) test -run '^$$' -bench PasswordLogin -benchtime 100x ./flows/
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./identity/hash/
 	$(GO) test -run '^$$' -bench . -benchtime 300x ./worker/courier/
+
+# The whoami and login figures with 2,000 projects provisioned and the load
+# spread over 200 of them.
+bench-projects: services
+	LANYARD_BENCH_PROJECTS=2000 $(GO) test -run '^$$' -bench Whoami -benchtime 30000x -timeout 60m ./identity/session/
+	LANYARD_BENCH_PROJECTS=2000 $(GO) test -run '^$$' -bench PasswordLogin -benchtime 100x -timeout 60m ./flows/
 
 vet:
 	$(GO) vet ./...

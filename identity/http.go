@@ -230,12 +230,11 @@ func GetIdentity(m *Manager) httpx.Handler {
 		if err != nil {
 			return err
 		}
-		i, err := m.Get(c.Request.Context(), b.Project, id)
+		body, err := m.AdminJSON(c.Request.Context(), b.Project, b.BaseURL, id, c.QueryArray("include_credential"))
 		if err != nil {
 			return err
 		}
-		render(b, c.QueryArray("include_credential"), i)
-		c.JSON(http.StatusOK, i)
+		c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 		return nil
 	}
 }

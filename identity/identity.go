@@ -148,9 +148,12 @@ func (i *Identity) StripCredentials(include []string) {
 
 // SessionRevoker ends every session of an identity inside the caller's
 // transaction. The sessions package implements it; the Manager calls it
-// when an identity is set inactive or deleted.
+// when an identity is set inactive or deleted, and calls IdentityChanged
+// after every other change so that cached whoami answers (which carry the
+// identity) are not served stale.
 type SessionRevoker interface {
 	RevokeIdentitySessions(ctx context.Context, tx tenant.Tx, identityID uuid.UUID) error
+	IdentityChanged(ctx context.Context, tx tenant.Tx, identityID uuid.UUID) error
 }
 
 // Actor names who made a change, for the audit log.

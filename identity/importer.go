@@ -130,6 +130,10 @@ func (m *Manager) Import(ctx context.Context, p *tenant.Project, r io.Reader, o 
 			}
 		}
 	}()
+	// Imports only insert (an existing id or identifier is a conflict),
+	// but the change is published all the same, once, at the end.
+	done := m.writing(ctx, p)
+	defer done()
 	var res ImportResult
 	for b := range batches {
 		res.Failed = append(res.Failed, b.failed...)

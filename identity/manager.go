@@ -27,6 +27,7 @@ type Manager struct {
 
 	pages   pagetoken.Sealer
 	schemas schema.Cache
+	cache   *Cache // nil: admin reads go to Postgres
 }
 
 // NewManager returns a Manager. pageKey signs list page tokens (use the
@@ -82,6 +83,8 @@ func (m *Manager) Create(ctx context.Context, p *tenant.Project, body CreateBody
 
 // CreateTx stores a new identity from w inside the caller's transaction.
 // Passwords in w must already be hashed (Write.Password.HashedPassword).
+// Creating needs no cache invalidation: the cache never stores a miss, so
+// no process holds an entry for an id that did not exist.
 func (m *Manager) CreateTx(ctx context.Context, tx tenant.Tx, w *Write) (*Identity, error) {
 	i, err := m.assemble(ctx, tx, w, nil)
 	if err != nil {
@@ -102,6 +105,8 @@ func (m *Manager) Update(ctx context.Context, p *tenant.Project, id uuid.UUID, b
 		return nil, fmt.Errorf("identity.Manager.Update: %w", err)
 	}
 	var out *Identity
+	done := m.writing(ctx, p, id)
+	defer done()
 	err = m.DB.InTx(ctx, p, func(tx tenant.Tx) error {
 		existing, err := getIdentity(ctx, tx, id, true)
 		if err != nil {
@@ -117,6 +122,36 @@ func (m *Manager) Update(ctx context.Context, p *tenant.Project, id uuid.UUID, b
 		return nil, fmt.Errorf("identity.Manager.Update: %w", err)
 	}
 	return out, nil
+}
+
+// ChangeTx sets the traits and metadata of identity id inside the caller's
+// transaction (hooks that change an identity before its flow commits); a
+// nil field keeps its value, credentials and address states are kept.
+// errx.NotFound, errx.Invalid (traits), errx.Conflict.
+func (m *Manager) ChangeTx(ctx context.Context, tx tenant.Tx, id uuid.UUID, traits, metadataPublic, metadataAdmin json.RawMessage) (*Identity, error) {
+	existing, err := getIdentity(ctx, tx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	w := &Write{SchemaID: existing.SchemaID, Traits: existing.Traits, State: existing.State,
+		MetadataPublic: existing.MetadataPublic, MetadataAdmin: existing.MetadataAdmin,
+		VerifiableAddresses: existing.VerifiableAddresses, RecoveryAddresses: existing.RecoveryAddresses,
+		OrganizationID: existing.OrganizationID, ExternalID: existing.ExternalID}
+	if traits != nil {
+		w.Traits = traits
+	}
+	if metadataPublic != nil {
+		w.MetadataPublic = metadataPublic
+	}
+	if metadataAdmin != nil {
+		w.MetadataAdmin = metadataAdmin
+	}
+	i, err := m.replace(ctx, tx, existing, w)
+	if err != nil {
+		return nil, err
+	}
+	m.ChangedTx(ctx, tx, id)
+	return i, nil
 }
 
 // replace writes w over existing, recording a state change and ending the
@@ -138,12 +173,19 @@ func (m *Manager) replace(ctx context.Context, tx tenant.Tx, existing *Identity,
 	if err := writeIdentity(ctx, tx, i, true); err != nil {
 		return nil, err
 	}
+	if m.Revoker != nil {
+		if err := m.Revoker.IdentityChanged(ctx, tx, i.ID); err != nil {
+			return nil, err
+		}
+	}
 	return i, nil
 }
 
 // Delete removes an identity with its credentials, addresses and sessions
 // and writes an audit event. errx.NotFound if there is none.
 func (m *Manager) Delete(ctx context.Context, p *tenant.Project, id uuid.UUID, actor Actor) error {
+	done := m.writing(ctx, p, id)
+	defer done()
 	err := m.DB.InTx(ctx, p, func(tx tenant.Tx) error {
 		existing, err := getIdentity(ctx, tx, id, true)
 		if err != nil {
@@ -183,6 +225,8 @@ func (m *Manager) DeleteCredential(ctx context.Context, p *tenant.Project, id uu
 	if typ == CredentialsOIDC && identifier == "" {
 		return errx.New(errx.Invalid, "Removing oidc credentials needs the identifier query parameter (provider:subject).")
 	}
+	done := m.writing(ctx, p, id)
+	defer done()
 	err := m.DB.InTx(ctx, p, func(tx tenant.Tx) error {
 		i, err := getIdentity(ctx, tx, id, true)
 		if err != nil {

@@ -67,6 +67,7 @@ func (m *Manager) CheckPasswordTx(ctx context.Context, tx tenant.Tx, i *Identity
 	if err != nil {
 		return true, err
 	}
+	m.ChangedTx(ctx, tx, i.ID)
 	c.Config = b
 	return true, nil
 }

@@ -46,6 +46,8 @@ func (m *Manager) Patch(ctx context.Context, p *tenant.Project, id uuid.UUID, pa
 		}
 	}
 	var out *Identity
+	done := m.writing(ctx, p, id)
+	defer done()
 	err = m.DB.InTx(ctx, p, func(tx tenant.Tx) error {
 		existing, err := getIdentity(ctx, tx, id, true)
 		if err != nil {
@@ -137,6 +139,16 @@ func (m *Manager) Batch(ctx context.Context, p *tenant.Project, items []BatchIte
 	}
 	wg.Wait()
 	created, deleted := 0, 0
+	var deletes []uuid.UUID
+	for _, it := range items {
+		if it.Delete != nil {
+			deletes = append(deletes, *it.Delete)
+		}
+	}
+	if len(deletes) > 0 {
+		done := m.writing(ctx, p, deletes...)
+		defer done()
+	}
 	err := m.DB.InTx(ctx, p, func(tx tenant.Tx) error {
 		for k, it := range items {
 			if out[k].Err != nil {

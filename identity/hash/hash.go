@@ -16,6 +16,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -96,6 +97,19 @@ func MustNew(cfg Config) *Hasher {
 	return h
 }
 
+// slots bounds how many hashes are computed at once to the number of
+// cores. More gains no throughput, while each hash in flight holds its
+// memory (19 MiB for the default argon2id) and evicts the others' from
+// the CPU caches: under a burst of logins the extra ones wait their turn
+// instead of multiplying memory use and slowing every hash down.
+var slots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+// running takes a slot; the returned func gives it back.
+func running() func() {
+	slots <- struct{}{}
+	return func() { <-slots }
+}
+
 // Config returns the effective configuration.
 func (h *Hasher) Config() Config { return h.cfg }
 
@@ -104,6 +118,7 @@ var errTooLong = errx.New(errx.Invalid, "The password is longer than the 72 byte
 // Hash returns the password hashed with the configured algorithm, in PHC
 // (argon2id) or modular crypt (bcrypt) format.
 func (h *Hasher) Hash(password string) (string, error) {
+	defer running()()
 	if h.cfg.Algorithm == Bcrypt {
 		if len(password) > 72 {
 			return "", errTooLong
@@ -133,7 +148,9 @@ func (h *Hasher) Verify(password, hash string) (ok bool, needsRehash bool, err e
 	if err != nil {
 		return false, false, err
 	}
+	done := running()
 	ok, err = p.verify([]byte(password))
+	done()
 	if err != nil || !ok {
 		return false, false, err
 	}

@@ -434,3 +434,18 @@ func (s *Service) RevokeToken(ctx context.Context, p *tenant.Project, token stri
 		return err
 	})
 }
+
+// IdentityChanged makes every cached whoami answer of the identity's
+// sessions (in Redis and in every process's memory) reload, so that a
+// change of traits, addresses, metadata or state shows at once. Call it
+// inside the writing transaction, after the write and before the commit
+// (as revocations do); an error must roll the write back.
+func (s *Service) IdentityChanged(ctx context.Context, tx tenant.Tx, identityID uuid.UUID) error {
+	if s.cache == nil {
+		return nil
+	}
+	if err := s.cache.invalidate(ctx, tx.Project().ID, revoked{identities: map[uuid.UUID]bool{identityID: true}}); err != nil {
+		return fmt.Errorf("session.IdentityChanged: %w", err)
+	}
+	return nil
+}

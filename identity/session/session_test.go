@@ -388,3 +388,41 @@ func TestLogoutTokenDerivation(t *testing.T) {
 	}
 	wantStatus(t, e.do("GET", "/sessions/whoami", nil, tokenHdr(is.Token)), http.StatusUnauthorized)
 }
+
+// Whoami carries the identity: a change of its traits or metadata, by
+// PUT or JSON Patch, shows in the next whoami at once (in this process's
+// memory and in Redis), though the session itself did not change.
+func TestIdentityChangesShowInWhoamiAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := map[string]string{"Authorization": "Bearer " + e.apiKey, "Content-Type": "application/json"}
+	w := e.do("POST", "/admin/identities", strings.NewReader(`{"schema_id":"default","traits":{"email":"ada@example.com"}}`), admin)
+	wantStatus(t, w, http.StatusCreated)
+	id := decode[struct{ ID uuid.UUID }](t, w).ID
+	is := e.issue(id)
+	whoami := func() map[string]any {
+		t.Helper()
+		w := e.do("GET", "/sessions/whoami", nil, tokenHdr(is.Token))
+		wantStatus(t, w, http.StatusOK)
+		s := decode[sessionJSON](t, w)
+		if s.Identity == nil {
+			t.Fatal("whoami without identity")
+		}
+		return s.Identity.Traits
+	}
+	for range 2 { // the second answer comes from the caches
+		if got := whoami()["email"]; got != "ada@example.com" {
+			t.Fatalf("whoami email = %v", got)
+		}
+	}
+	w = e.do("PUT", "/admin/identities/"+id.String(), strings.NewReader(`{"schema_id":"default","state":"active","traits":{"email":"ada.lovelace@example.com"}}`), admin)
+	wantStatus(t, w, http.StatusOK)
+	if got := whoami()["email"]; got != "ada.lovelace@example.com" {
+		t.Errorf("after PUT whoami email = %v", got)
+	}
+	w = e.do("PATCH", "/admin/identities/"+id.String(), strings.NewReader(`[{"op":"replace","path":"/traits/email","value":"countess@example.com"}]`), admin)
+	wantStatus(t, w, http.StatusOK)
+	if got := whoami()["email"]; got != "countess@example.com" {
+		t.Errorf("after PATCH whoami email = %v", got)
+	}
+}

@@ -1,10 +1,13 @@
 // Package verification is the verification flow (Kratos §3.6): browser
-// and API init, GET of a flow, and submit with the code method: an
-// address gets a 6-digit code by mail (flows/strategy/code), and the
-// right code marks the address verified. The session is optional. The
-// answer to an address does not say whether it belongs to an account.
-// AfterRegistration is the registration hook that starts verification of
-// a new identity's addresses.
+// and API init, GET of a flow, and submit with the code method (a 6-digit
+// code by mail, flows/strategy/code) or the link method (a mailed link
+// carrying a 256-bit token, flows/strategy/link), as the project's
+// verification.use says. The right code or link marks the address
+// verified. The session is optional. The answer to an address does not say
+// whether it belongs to an account. AfterRegistration is the registration
+// hook that starts verification of a new identity's addresses;
+// RequireVerifiedAddress is the login hook that refuses unverified
+// identities.
 package verification
 
 import (
@@ -21,6 +24,7 @@ import (
 
 	"github.com/lanyard-id/lanyard/flows"
 	"github.com/lanyard-id/lanyard/flows/strategy/code"
+	"github.com/lanyard-id/lanyard/flows/strategy/link"
 	"github.com/lanyard-id/lanyard/identity/schema"
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/worker/courier"
@@ -35,7 +39,15 @@ type Handler struct {
 
 // Spec is the verification kind for the shared lifecycle.
 func (h *Handler) Spec() flows.Spec {
-	return flows.Spec{Kind: flows.KindVerification, Populate: code.PopulateEmail}
+	return flows.Spec{Kind: flows.KindVerification, Populate: populate}
+}
+
+// populate adds the address step of the project's method.
+func populate(ctx context.Context, tx tenant.Tx, r *flows.Request, f *flows.Flow) error {
+	if flows.MethodOf(r.Config.Verification.Use) == link.ID {
+		return link.PopulateEmail(ctx, tx, r, f)
+	}
+	return code.PopulateEmail(ctx, tx, r, f)
 }
 
 // Init serves GET /self-service/verification/{browser,api}.
@@ -50,7 +62,7 @@ func (h *Handler) Init(t flows.Type) gin.HandlerFunc {
 			return err
 		}
 		var f *flows.Flow
-		err = d.DB.InTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
+		err = d.InFlowTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
 			f, err = d.NewFlow(e.Ctx(), tx, e, h.Spec(), flows.NewFlowParams{Type: t, ReturnTo: returnTo})
 			return err
 		})
@@ -67,22 +79,24 @@ func (h *Handler) Get() gin.HandlerFunc {
 	return code.BindOnFirstUse(h.D, flows.KindVerification, h.D.GetFlow(h.Spec()))
 }
 
-// Submit serves POST (and GET, for the mailed link) /self-service/verification?flow=.
-// The link (GET with ?code=) needs no CSRF token: the code is the secret.
+// Submit serves POST (and GET, for the mailed links) /self-service/verification?flow=.
+// A link (GET with ?code= or ?token=) needs no CSRF token: the code or
+// token is the secret.
 func (h *Handler) Submit() gin.HandlerFunc {
 	form := h.submitForm()
-	link := h.D.Wrap(func(c *gin.Context, e *flows.Env) error { return h.viaLink(c, e, form) })
+	viaLink := h.D.Wrap(func(c *gin.Context, e *flows.Env) error { return h.viaLink(c, e, form) })
 	return func(c *gin.Context) {
-		if c.Request.Method == http.MethodGet && c.Query("code") != "" {
-			link(c)
+		if c.Request.Method == http.MethodGet && (c.Query("code") != "" || c.Query("token") != "") {
+			viaLink(c)
 			return
 		}
 		form(c)
 	}
 }
 
-// viaLink checks the code of a mailed link. Expired flows go through the
-// shared lifecycle (replacement flow); a completed flow is shown again.
+// viaLink checks the code or token of a mailed link. Expired flows go
+// through the shared lifecycle (replacement flow); a completed flow is
+// shown again.
 func (h *Handler) viaLink(c *gin.Context, e *flows.Env, form gin.HandlerFunc) error {
 	d := h.D
 	id, err := flows.ParseFlowID(c.Query("flow"))
@@ -107,8 +121,14 @@ func (h *Handler) viaLink(c *gin.Context, e *flows.Env, form gin.HandlerFunc) er
 			respond = func() { d.Show(e, f, http.StatusOK) }
 			return nil
 		}
-		f.Active = code.ID
-		if respond, err = h.verify(ctx, tx, e, f, c.Query("code")); err != nil {
+		if tok := c.Query("token"); tok != "" {
+			f.Active = link.ID
+			respond, err = h.verifyToken(ctx, tx, e, f, tok)
+		} else {
+			f.Active = code.ID
+			respond, err = h.verify(ctx, tx, e, f, c.Query("code"))
+		}
+		if err != nil {
 			return err
 		}
 		return flows.UpdateFlow(ctx, tx, f)
@@ -128,11 +148,14 @@ func (h *Handler) submitForm() gin.HandlerFunc {
 	d := h.D
 	return code.BindOnFirstUse(d, flows.KindVerification, d.Submit(h.Spec(), func(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, b *flows.Body) (func(), error) {
 		body := code.ParseBody(e, b)
-		if body.Method != code.ID {
-			return nil, flows.NewValidationError(flows.NoStrategy(flows.KindVerification))
-		}
-		if body.Code != "" {
+		switch {
+		case body.Method == code.ID && body.Code != "":
 			return h.verify(ctx, tx, e, f, body.Code)
+		case body.Method == link.ID && body.Token != "":
+			return h.verifyToken(ctx, tx, e, f, body.Token)
+		case body.Method != flows.MethodOf(e.Config.Verification.Use):
+			// Only the project's method sends mail.
+			return nil, flows.NewValidationError(flows.NoStrategy(flows.KindVerification))
 		}
 		if strings.TrimSpace(body.Email) == "" {
 			return nil, (&flows.ValidationError{}).AddNode("email", flows.Required("email"))
@@ -148,9 +171,13 @@ func (h *Handler) submitForm() gin.HandlerFunc {
 	}))
 }
 
-// send mails a code to address (or, for an address no identity has, the
-// "unknown address" mail) and moves f to sent_email. Both cases do the
-// same work and leave the flow alike.
+// send mails a code or link (the project's method) to address, or, for an
+// address no identity has, the "unknown address" mail, and moves f to
+// sent_email. Both cases do the same work and leave the flow alike. With
+// limit, the request limits and the per-recipient mail limit refuse
+// (429) before the address is looked up, so a refusal says nothing about
+// the address; without (after a registration) the mail still counts
+// against the recipient's limit.
 func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, address string, limit bool) (uuid.UUID, error) {
 	d := h.D
 	addr := schema.NormalizeAddress("email", address)
@@ -165,7 +192,13 @@ func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows
 		if err := d.Limit(e, "verification:address", addr, "verification requests for this address"); err != nil {
 			return uuid.Nil, err
 		}
+		if err := d.Limit(e, "verification:mail", addr, "verification mails to this address"); err != nil {
+			return uuid.Nil, err
+		}
+	} else {
+		_ = d.Limit(e, "verification:mail", addr, "")
 	}
+	method := flows.MethodOf(e.Config.Verification.Use)
 	var (
 		addrID, identityID uuid.UUID
 		locale             string
@@ -181,32 +214,58 @@ func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows
 	}
 	msg := courier.Message{Recipient: addr, TemplateType: courier.TemplateVerificationCodeInvalid,
 		Data: courier.Data{RequestURL: f.RequestURL}}
+	if method == link.ID {
+		msg.TemplateType = courier.TemplateVerificationInvalid
+	}
+	// The same work for an unknown address: one secret hashed and stored,
+	// bound to nobody, so it can never verify anything.
+	var owner *uuid.UUID
 	if known {
-		is, err := h.Codes.Issue(ctx, tx, code.IssueParams{FlowID: f.ID, Kind: code.KindVerification, IdentityID: &identityID, Address: addr, Now: d.Now()})
+		owner = &identityID
+	}
+	if method == link.ID {
+		is, err := link.Issue(ctx, tx, link.IssueParams{FlowID: f.ID, Kind: link.KindVerification, IdentityID: owner, Address: addr, Now: d.Now()})
 		if err != nil {
 			return uuid.Nil, err
 		}
-		msg.TemplateType, msg.Locale = courier.TemplateVerificationCodeValid, locale
-		msg.Data.VerificationCode = is.Code
-		msg.Data.VerificationURL = e.BaseURL + "/self-service/verification?" + url.Values{"flow": {f.ID.String()}, "code": {is.Code}}.Encode()
-		msg.Data.ExpiresInMinutes = int(code.TTL.Minutes())
+		if known {
+			msg.TemplateType = courier.TemplateVerificationValid
+			msg.Data.VerificationURL = is.URL(e.BaseURL, link.KindVerification, f.ID)
+			msg.Data.ExpiresInMinutes = int(link.TTL.Minutes())
+		}
+	} else {
+		is, err := h.Codes.Issue(ctx, tx, code.IssueParams{FlowID: f.ID, Kind: code.KindVerification, IdentityID: owner, Address: addr, Now: d.Now()})
+		if err != nil {
+			return uuid.Nil, err
+		}
+		if known {
+			msg.TemplateType = courier.TemplateVerificationCodeValid
+			msg.Data.VerificationCode = is.Code
+			msg.Data.VerificationURL = e.BaseURL + "/self-service/verification?" + url.Values{"flow": {f.ID.String()}, "code": {is.Code}}.Encode()
+			msg.Data.ExpiresInMinutes = int(code.TTL.Minutes())
+		}
+	}
+	if known {
+		msg.Locale = locale
 		if _, err := tx.Exec(ctx, `UPDATE identity_verifiable_addresses SET status = 'sent', updated_at = now() WHERE id = $1 AND status = 'pending'`, addrID); err != nil {
 			return uuid.Nil, err
 		}
-	} else {
-		// The same work as for a known address: one code hashed and stored
-		// (bound to nobody, so it can never verify anything).
-		if _, err := h.Codes.Issue(ctx, tx, code.IssueParams{FlowID: f.ID, Kind: code.KindVerification, Address: addr, Now: d.Now()}); err != nil {
-			return uuid.Nil, err
-		}
+		h.D.Identities.ChangedTx(ctx, tx, identityID)
 	}
 	id, err := courier.Enqueue(ctx, tx, msg)
 	if err != nil {
 		return uuid.Nil, err
 	}
 	f.UI.ResetMessages()
-	code.ShowCodeForm(f, addr, flows.InfoNodeLabelVerifyCodeNode)
-	f.UI.AddMessage(flows.Message(flows.InfoVerificationCodeSent))
+	if method == link.ID {
+		f.UI.RemoveGroup(flows.GroupCode)
+		link.ShowSent(f, addr)
+		f.UI.AddMessage(flows.Message(flows.InfoVerificationLinkSent))
+	} else {
+		f.UI.RemoveGroup(flows.GroupLink)
+		code.ShowCodeForm(f, addr, flows.InfoNodeLabelVerifyCodeNode)
+		f.UI.AddMessage(flows.Message(flows.InfoVerificationCodeSent))
+	}
 	return id, nil
 }
 
@@ -221,32 +280,60 @@ func (h *Handler) verify(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flo
 		return nil, err
 	}
 	found, err := h.Codes.Use(ctx, tx, f.ID, code.KindVerification, c, d.Now())
-	if err == nil && found.IdentityID == nil {
-		err = code.ErrInvalid // the code sent to an unknown address
-	}
-	if err == nil {
-		// The address may have changed since the code was sent.
-		tag, uerr := tx.Exec(ctx, `UPDATE identity_verifiable_addresses SET verified = true, status = 'completed',
-			verified_at = coalesce(verified_at, now()), updated_at = now() WHERE identity_id = $1 AND via = 'email' AND value = $2`,
-			*found.IdentityID, found.Address)
-		switch {
-		case uerr != nil:
-			return nil, uerr
-		case tag.RowsAffected() == 0:
-			err = code.ErrInvalid
-		}
-	}
 	if errors.Is(err, code.ErrInvalid) {
-		f.UI.ResetMessages()
-		f.UI.AddMessage(flows.Message(flows.ErrVerificationCodeInvalid))
-		if f.State == flows.StateChooseMethod {
-			f.State = flows.StateSentEmail
-		}
-		return func() { d.Show(e, f, http.StatusOK) }, nil
+		return h.invalid(e, f, flows.ErrVerificationCodeInvalid), nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	return h.complete(ctx, tx, e, f, found.IdentityID, found.Address, flows.ErrVerificationCodeInvalid)
+}
+
+// verifyToken checks a link token; a wrong, used or expired one answers
+// the flow with 4070001 (HTTP 200, as for codes).
+func (h *Handler) verifyToken(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, tok string) (func(), error) {
+	d := h.D
+	if err := code.Limit(d, e, "verification:code:ip", flows.ClientIP(e.C), code.LimitIP, "verification attempts"); err != nil {
+		return nil, err
+	}
+	found, err := link.Use(ctx, tx, f.ID, link.KindVerification, tok, d.Now())
+	if errors.Is(err, link.ErrInvalid) {
+		return h.invalid(e, f, flows.ErrVerificationTokenInvalid), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return h.complete(ctx, tx, e, f, found.IdentityID, found.Address, flows.ErrVerificationTokenInvalid)
+}
+
+// invalid shows f with the message of a refused code or token.
+func (h *Handler) invalid(e *flows.Env, f *flows.Flow, msg int) func() {
+	f.UI.ResetMessages()
+	f.UI.AddMessage(flows.Message(msg))
+	if f.State == flows.StateChooseMethod {
+		f.State = flows.StateSentEmail
+	}
+	return func() { h.D.Show(e, f, http.StatusOK) }
+}
+
+// complete marks the address a right code or token was sent to verified
+// and moves f to passed_challenge. A secret sent to an unknown address, or
+// to an address the identity no longer has, is refused with invalidMsg.
+func (h *Handler) complete(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, identityID *uuid.UUID, address string, invalidMsg int) (func(), error) {
+	d := h.D
+	if identityID == nil {
+		return h.invalid(e, f, invalidMsg), nil
+	}
+	tag, err := tx.Exec(ctx, `UPDATE identity_verifiable_addresses SET verified = true, status = 'completed',
+		verified_at = coalesce(verified_at, now()), updated_at = now() WHERE identity_id = $1 AND via = 'email' AND value = $2`,
+		*identityID, address)
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() == 0 {
+		return h.invalid(e, f, invalidMsg), nil
+	}
+	d.Identities.ChangedTx(ctx, tx, *identityID)
 	f.State = flows.StatePassedChallenge
 	to := e.AfterURL(f)
 	f.UI = flows.NewContainer(to)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -12,7 +13,13 @@ import (
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
 )
 
-func TestMain(m *testing.M) { tenanttest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(faultWorkerEnv) != "" {
+		runFaultWorker()
+		return
+	}
+	tenanttest.Main(m)
+}
 
 const password = "correct horse battery"
 

@@ -22,6 +22,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/lanyard-id/lanyard/flows/ratelimit"
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/errx"
 	"github.com/lanyard-id/lanyard/internal/pagetoken"
@@ -109,6 +110,9 @@ type Options struct {
 	// AllowPrivateSMTP lets project SMTP settings reach loopback and
 	// private addresses (self-hosting); the platform default always may.
 	AllowPrivateSMTP bool
+	// Limiter enforces the projects' send limits (SendLimits); nil sends
+	// without limits.
+	Limiter *ratelimit.Limiter
 
 	MaxAttempts int           // sends before a message is abandoned (10)
 	RetryBase   time.Duration // first retry delay, doubling (10 s)
@@ -124,8 +128,12 @@ type Options struct {
 // redaction in production mode, and project SMTP servers on private
 // addresses allowed only in dev mode.
 func NewFromConfig(cfg config.Config, db *tenant.DB, reg *tenant.Registry, client *asynq.Client, log *slog.Logger) (*Service, error) {
+	lim, err := limiterFor(cfg.RedisURL, cfg.RedisNamespace)
+	if err != nil {
+		return nil, err
+	}
 	return New(Options{
-		DB: db, Registry: reg, Client: client,
+		DB: db, Registry: reg, Client: client, Limiter: lim,
 		MailQueue: cfg.RedisNamespace + "mail", MaintenanceQueue: cfg.RedisNamespace + "maintenance",
 		SMTPURL: cfg.SMTPURL, MailFrom: cfg.MailFrom, Secrets: cfg.SecretKeys(),
 		Production: cfg.Mode == config.ModeProduction, AllowPrivateSMTP: cfg.Mode != config.ModeProduction,

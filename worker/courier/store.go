@@ -141,6 +141,20 @@ func finish(ctx context.Context, tx tenant.Tx, id uuid.UUID, sendErr error, aban
 	return err
 }
 
+// delay puts a claimed message back in the queue without counting the
+// attempt (a send limit held it back), records why as a dispatch, and
+// makes its outbox row due at due.
+func delay(ctx context.Context, tx tenant.Tx, id uuid.UUID, why error, due time.Time) error {
+	if err := insertDispatch(ctx, tx, id, why); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE courier_messages SET status = 'queued', send_count = greatest(send_count - 1, 0), updated_at = now()
+		WHERE id = $1`, id); err != nil {
+		return err
+	}
+	return addOutbox(ctx, tx, id, due)
+}
+
 const messageColumns = `id, status, type, recipient, subject, body, html_body, template_type, channel, send_count, template_data, created_at, updated_at`
 
 func scanMessage(r pgx.Row) (*Stored, error) {

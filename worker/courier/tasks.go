@@ -98,8 +98,12 @@ func (s *Service) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	var ok bool
 	var target smtpTarget
 	var targetErr error
+	var limits SendLimits
 	err = s.o.DB.InTx(ctx, p, func(tx tenant.Tx) (err error) {
 		if c, ok, err = claim(ctx, tx, pl.MessageID, s.o.Lease); err != nil || !ok {
+			return err
+		}
+		if limits, err = LoadSendLimits(ctx, tx); err != nil {
 			return err
 		}
 		target, targetErr = s.target(ctx, tx)
@@ -111,6 +115,21 @@ func (s *Service) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	if !ok {
 		return nil
 	}
+	wait, lim := s.checkLimit(ctx, p, c.Recipient, limits)
+	if wait > 0 {
+		// Over the project's cap: back to queued without counting the
+		// attempt, the delay recorded in the courier log; the outbox row
+		// (due after the wait) brings it back through the relay sweep.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		if err := s.o.DB.InTx(fctx, p, func(tx tenant.Tx) error {
+			return delay(fctx, tx, c.ID, errDelayed{limit: lim, wait: wait}, time.Now().Add(wait))
+		}); err != nil {
+			return fmt.Errorf("courier: record delay: %w", err)
+		}
+		log.Info("mail delayed by the send limit", "retry_in", wait.String())
+		return nil
+	}
 	sendErr := targetErr
 	switch {
 	case sendErr != nil:
@@ -119,8 +138,11 @@ func (s *Service) handleDeliver(ctx context.Context, t *asynq.Task) error {
 	default:
 		sendErr = s.send(ctx, target, outgoing{MessageID: c.ID.String(), To: c.Recipient, Subject: c.Subject, Text: c.Body, HTML: c.HTML})
 	}
+	if sendErr == nil {
+		s.countSent(ctx, p, c.Recipient, lim)
+	}
 	abandon := sendErr != nil && (c.SendCount >= s.o.MaxAttempts || c.Type == TypeSMS)
-	wait := s.backoff(c.SendCount)
+	wait = s.backoff(c.SendCount)
 	// The outcome is recorded even if the task's context has ended: the
 	// mail may already be out.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)

@@ -14,23 +14,30 @@ import (
 	"github.com/lanyard-id/lanyard/tenant"
 )
 
-// Body is a code-method submit of verification or recovery.
+// Body is a submit of verification or recovery (code or link method).
 type Body struct {
 	Method string `json:"method"`
 	Email  string `json:"email"`
 	Code   string `json:"code"`
+	Token  string `json:"token"`
 }
 
-// ParseBody reads a submit; the code may also come from ?code= (the link
-// in the mail).
+// ParseBody reads a submit; the code or link token may also come from
+// ?code= / ?token= (the links in the mails).
 func ParseBody(e *flows.Env, b *flows.Body) Body {
 	var out Body
 	_ = json.Unmarshal(b.Raw, &out)
 	if out.Code == "" {
 		out.Code = e.C.Query("code")
 	}
-	if out.Method == "" && out.Code != "" {
+	if out.Token == "" {
+		out.Token = e.C.Query("token")
+	}
+	switch {
+	case out.Method == "" && out.Code != "":
 		out.Method = ID
+	case out.Method == "" && out.Token != "":
+		out.Method = flows.MethodLink
 	}
 	return out
 }

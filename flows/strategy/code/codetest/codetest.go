@@ -5,6 +5,7 @@ package codetest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/lanyard-id/lanyard/flows"
+	"github.com/lanyard-id/lanyard/internal/openapi/openapitest"
 	"github.com/lanyard-id/lanyard/internal/server"
 	"github.com/lanyard-id/lanyard/internal/server/servertest"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -32,7 +35,7 @@ import (
 
 // Site is one project served over real HTTP, addressed by path prefix.
 type Site struct {
-	T       *testing.T
+	T       testing.TB
 	Project *tenant.Created
 	Deps    server.Deps
 	Srv     *httptest.Server
@@ -42,7 +45,7 @@ type Site struct {
 var worker sync.Once
 
 // NewSite serves a fresh project and makes sure a courier worker runs.
-func NewSite(t *testing.T) *Site {
+func NewSite(t testing.TB) *Site {
 	t.Helper()
 	p := tenanttest.NewProject(t)
 	deps := servertest.Deps(t)
@@ -54,7 +57,7 @@ func NewSite(t *testing.T) *Site {
 
 // startWorker runs one asynq server per test binary on the queues the
 // server's courier hands mail to.
-func startWorker(t *testing.T, d server.Deps) {
+func startWorker(t testing.TB, d server.Deps) {
 	worker.Do(func() {
 		env := tenanttest.Get(t)
 		ropt, err := asynq.ParseRedisURI(env.RedisURL)
@@ -89,7 +92,7 @@ type Resp struct {
 }
 
 // JSON decodes the body as an object.
-func (r Resp) JSON(t *testing.T) map[string]any {
+func (r Resp) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
@@ -131,11 +134,15 @@ func (s *Site) Call(c *http.Client, method, path string, body any, hdr map[strin
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	if strings.HasPrefix(u, s.Srv.URL) {
+		// Every answer of the project is checked against the OpenAPI document.
+		openapitest.CheckResponse(s.T, req, res.StatusCode, res.Header, b)
+	}
 	return Resp{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
 // Want fails unless r has status.
-func Want(t *testing.T, r Resp, status int) {
+func Want(t testing.TB, r Resp, status int) {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status = %d, want %d; body %s", r.Status, status, r.Body)
@@ -272,4 +279,31 @@ func (s *Site) Register(c *http.Client, email, password string) map[string]any {
 	r = s.Call(c, "POST", Action(r.JSON(s.T)), map[string]any{"method": "password", "traits": map[string]any{"email": email}, "password": password}, nil)
 	Want(s.T, r, 200)
 	return r.JSON(s.T)
+}
+
+// Configure changes the project's flow configuration.
+func (s *Site) Configure(edit func(*flows.Config)) {
+	s.T.Helper()
+	ctx := context.Background()
+	err := s.Deps.DB.InTx(ctx, s.Project.Project, func(tx tenant.Tx) error {
+		c, err := flows.LoadConfig(ctx, tx)
+		if err != nil {
+			return err
+		}
+		edit(&c)
+		return flows.SaveConfig(ctx, tx, c)
+	})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+}
+
+// LinkOf reads the first link starting with prefix from a mail body.
+func LinkOf(t testing.TB, m Mail, prefix string) string {
+	t.Helper()
+	i := strings.Index(m.Text, prefix)
+	if i < 0 {
+		t.Fatalf("no link %s… in mail %q: %s", prefix, m.Subject, m.Text)
+	}
+	return strings.Fields(m.Text[i:])[0]
 }

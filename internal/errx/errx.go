@@ -23,6 +23,8 @@ const (
 	TooMany
 	TooLarge
 	Unavailable
+	BadGateway     // an upstream (e.g. a webhook) answered badly
+	GatewayTimeout // an upstream did not answer in time
 )
 
 // Error is a classified error. ID is the machine id rendered in the envelope

@@ -44,16 +44,18 @@ type EnvelopeError struct {
 }
 
 var statusOf = map[errx.Code]int{
-	errx.Internal:     http.StatusInternalServerError,
-	errx.NotFound:     http.StatusNotFound,
-	errx.Conflict:     http.StatusConflict,
-	errx.Invalid:      http.StatusBadRequest,
-	errx.Unauthorized: http.StatusUnauthorized,
-	errx.Forbidden:    http.StatusForbidden,
-	errx.Gone:         http.StatusGone,
-	errx.TooMany:      http.StatusTooManyRequests,
-	errx.TooLarge:     http.StatusRequestEntityTooLarge,
-	errx.Unavailable:  http.StatusServiceUnavailable,
+	errx.Internal:       http.StatusInternalServerError,
+	errx.NotFound:       http.StatusNotFound,
+	errx.Conflict:       http.StatusConflict,
+	errx.Invalid:        http.StatusBadRequest,
+	errx.Unauthorized:   http.StatusUnauthorized,
+	errx.Forbidden:      http.StatusForbidden,
+	errx.Gone:           http.StatusGone,
+	errx.TooMany:        http.StatusTooManyRequests,
+	errx.TooLarge:       http.StatusRequestEntityTooLarge,
+	errx.Unavailable:    http.StatusServiceUnavailable,
+	errx.BadGateway:     http.StatusBadGateway,
+	errx.GatewayTimeout: http.StatusGatewayTimeout,
 }
 
 // messages are the generic texts herodot uses per status.
@@ -68,6 +70,8 @@ var messages = map[int]string{
 	http.StatusTooManyRequests:       "Too many requests",
 	http.StatusInternalServerError:   "An internal server error occurred, please contact the system administrator",
 	http.StatusServiceUnavailable:    "The service is temporarily unavailable",
+	http.StatusBadGateway:            "An upstream server answered with an error",
+	http.StatusGatewayTimeout:        "An upstream server did not answer in time",
 }
 
 // StatusOf maps an error to its HTTP status.

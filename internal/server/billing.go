@@ -1,0 +1,34 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/lanyard-id/lanyard/internal/httpx"
+	"github.com/lanyard-id/lanyard/tenant"
+)
+
+// readOnlyOverLimit refuses admin API writes (anything but GET, HEAD and
+// OPTIONS) to a project beyond its workspace plan's project limit: after a
+// downgrade such projects keep their data and serve reads and sign-ins,
+// but change nothing until the workspace upgrades (billing.ProjectWritable).
+func (d Deps) readOnlyOverLimit() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if d.Billing == nil || !d.Billing.Enabled() {
+			return
+		}
+		switch c.Request.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return
+		}
+		p, err := tenant.ProjectOf(c)
+		if err != nil {
+			httpx.WriteError(c, err)
+			return
+		}
+		if err := d.Billing.ProjectWritable(c.Request.Context(), p); err != nil {
+			httpx.WriteError(c, err)
+		}
+	}
+}

@@ -22,11 +22,30 @@ const DefaultCell = "default"
 type DB struct {
 	platform *pgxpool.Pool
 	cells    map[string]*pgxpool.Pool
+	outer    chan struct{} // see NestingSlot
 }
 
 // NewDB returns a DB with one cell, the platform pool.
 func NewDB(platform *pgxpool.Pool) *DB {
-	return &DB{platform: platform, cells: map[string]*pgxpool.Pool{DefaultCell: platform}}
+	return &DB{platform: platform, cells: map[string]*pgxpool.Pool{DefaultCell: platform},
+		outer: make(chan struct{}, max(1, platform.Config().MaxConns/2))}
+}
+
+// NestingSlot must be held by a transaction whose code may acquire a
+// second connection before it ends (a flow submission that reads a session
+// or a cached setting through the pool while its transaction is open). At
+// most half the pool's connections are held by such transactions, so the
+// second acquisitions always find a free connection: without the bound,
+// a burst of requests takes every connection for their first transactions
+// and then all wait for a second one that never frees up. release returns
+// the slot; the error is ctx's when it ends while waiting.
+func (db *DB) NestingSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case db.outer <- struct{}{}:
+		return func() { <-db.outer }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Platform returns the pool of the control schema. Only platform-level

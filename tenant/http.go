@@ -34,6 +34,13 @@ func BindingFrom(ctx context.Context) (*Binding, error) {
 // ProjectOf returns the project bound to the request, or ErrNoProject.
 func ProjectOf(c *gin.Context) (*Project, error) { return FromContext(c.Request.Context()) }
 
+// WithBinding returns ctx bound to b's project, for callers that have
+// authorized access to the project themselves (the platform API, which
+// reaches a project's admin handlers on behalf of a workspace member).
+func WithBinding(ctx context.Context, b *Binding) context.Context {
+	return context.WithValue(WithProject(ctx, b.Project), bindingKey{}, b)
+}
+
 func bind(c *gin.Context, b *Binding) {
 	ctx := WithProject(c.Request.Context(), b.Project)
 	ctx = context.WithValue(ctx, bindingKey{}, b)
@@ -166,6 +173,7 @@ func (r *Registry) RequireAPIKey() gin.HandlerFunc {
 			httpx.WriteError(c, err)
 			return
 		}
+		r.touchSoon(c.Request.Context(), key.ID)
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), apiKeyCtx{}, key))
 		c.Next()
 	}

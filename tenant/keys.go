@@ -228,6 +228,25 @@ func (c *keyCache) clear() {
 	c.mu.Unlock()
 }
 
+// touchEvery is how often the last use of a key is written, at most.
+const touchEvery = time.Minute
+
+// touchSoon records a key's use unless this process did so within
+// touchEvery, so that a busy key costs one write a minute, not one per
+// request. A failure is logged, never the request's.
+func (r *Registry) touchSoon(ctx context.Context, keyID uuid.UUID) {
+	now := time.Now()
+	if v, ok := r.touched.Load(keyID); ok && now.Sub(v.(time.Time)) < touchEvery {
+		return
+	}
+	r.touched.Store(keyID, now)
+	_, err := r.db.Platform().Exec(ctx, `UPDATE platform.project_api_keys SET last_used_at = now()
+		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, keyID)
+	if err != nil {
+		r.log.WarnContext(ctx, "recording an API key's last use failed", "error", err.Error())
+	}
+}
+
 // TouchAPIKey records that a key was used now.
 func (r *Registry) TouchAPIKey(ctx context.Context, keyID uuid.UUID) error {
 	_, err := r.db.Platform().Exec(ctx, `UPDATE platform.project_api_keys SET last_used_at = now() WHERE id = $1`, keyID)

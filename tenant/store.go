@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,9 @@ type Registry struct {
 	log        *slog.Logger
 	spares     int
 	refilling  atomic.Bool
+	quota      ProjectQuota
+	// touched remembers when this process last recorded each key's use.
+	touched sync.Map
 }
 
 // RegistryOptions configures a Registry.
@@ -41,6 +45,15 @@ type RegistryOptions struct {
 	// Spares is how many pre-built project schemas to keep ready (0: none;
 	// creation then builds each schema itself).
 	Spares int
+	// Quota refuses a project its workspace's plan does not allow (nil:
+	// no limit).
+	Quota ProjectQuota
+}
+
+// ProjectQuota decides whether a workspace may create another project; it
+// returns the error to show (billing.Service implements it).
+type ProjectQuota interface {
+	AllowProject(ctx context.Context, workspaceID uuid.UUID) error
 }
 
 // NewRegistry returns a Registry over db.
@@ -56,7 +69,7 @@ func NewRegistry(db *DB, o RegistryOptions) *Registry {
 		o.Logger = slog.Default()
 	}
 	cache := newProjectCache(o.CacheTTL, o.Notifier)
-	return &Registry{db: db, migrations: set, cache: cache, keys: cache.keys, log: o.Logger, spares: o.Spares}
+	return &Registry{db: db, migrations: set, cache: cache, keys: cache.keys, log: o.Logger, spares: o.Spares, quota: o.Quota}
 }
 
 // DB returns the tenant DB the registry provisions into.
@@ -111,6 +124,11 @@ func (r *Registry) Create(ctx context.Context, cp CreateParams) (*Created, error
 	wsID := cp.WorkspaceID
 	if wsID == uuid.Nil {
 		if wsID, err = r.DefaultWorkspace(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if r.quota != nil {
+		if err := r.quota.AllowProject(ctx, wsID); err != nil {
 			return nil, err
 		}
 	}

@@ -38,6 +38,55 @@ type Config struct {
 	Limits map[string]ratelimit.Limit `json:"limits"`
 	// Password is the password policy.
 	Password PasswordSettings `json:"password"`
+	// Verification and Recovery choose the method those flows offer and
+	// what a recovery does to other sessions.
+	Verification VerificationSettings `json:"verification"`
+	Recovery     RecoverySettings     `json:"recovery"`
+	// Login holds the built-in login hooks.
+	Login LoginSettings `json:"login"`
+}
+
+// Methods of the verification and recovery flows (Kratos'
+// selfservice.flows.{verification,recovery}.use).
+const (
+	MethodCode = "code"
+	MethodLink = "link"
+)
+
+// VerificationSettings configure the verification flow.
+type VerificationSettings struct {
+	// Use is the method the flow offers: "code" (the default) or "link".
+	Use string `json:"use,omitempty"`
+}
+
+// RecoverySettings configure the recovery flow.
+type RecoverySettings struct {
+	// Use is the method the flow offers: "code" (the default) or "link".
+	Use string `json:"use,omitempty"`
+	// RevokeActiveSessions ends the identity's other sessions when a
+	// recovery completes (Kratos' revoke_active_sessions hook; on when
+	// unset).
+	RevokeActiveSessions *bool `json:"revoke_active_sessions,omitempty"`
+}
+
+// RevokesSessions reports whether a recovery ends the other sessions.
+func (r RecoverySettings) RevokesSessions() bool {
+	return r.RevokeActiveSessions == nil || *r.RevokeActiveSessions
+}
+
+// LoginSettings configure the login flow's built-in hooks.
+type LoginSettings struct {
+	// RequireVerifiedAddress refuses a login until one of the identity's
+	// addresses is verified (Kratos' require_verified_address hook).
+	RequireVerifiedAddress bool `json:"require_verified_address,omitempty"`
+}
+
+// MethodOf is the method a flow uses: use, or "code" when unset.
+func MethodOf(use string) string {
+	if use == MethodLink {
+		return MethodLink
+	}
+	return MethodCode
 }
 
 // PasswordSettings is a project's password policy (the password method
@@ -74,6 +123,10 @@ func DefaultLimits() map[string]ratelimit.Limit {
 		"verification:ip":      {Rate: 10, Period: time.Minute, Burst: 10},
 		"verification:address": {Rate: 3, Period: 15 * time.Minute, Burst: 5},
 		"code:identifier":      {Rate: 5, Period: 15 * time.Minute, Burst: 5},
+		// Mails per recipient (verification and recovery), counting those
+		// sent after a registration too.
+		"verification:mail": {Rate: 10, Period: time.Hour, Burst: 10},
+		"recovery:mail":     {Rate: 10, Period: time.Hour, Burst: 10},
 	}
 }
 
@@ -95,6 +148,11 @@ func (c Config) Validate() error {
 	}
 	if c.Password.MinLength != 0 && (c.Password.MinLength < 6 || c.Password.MinLength > 1024) {
 		return errx.New(errx.Invalid, "password.min_password_length must be between 6 and 1024.")
+	}
+	for name, use := range map[string]string{"verification": c.Verification.Use, "recovery": c.Recovery.Use} {
+		if use != "" && use != MethodCode && use != MethodLink {
+			return errx.Newf(errx.Invalid, "%s.use must be code or link.", name)
+		}
 	}
 	for scope, l := range c.Limits {
 		if !l.Valid() {

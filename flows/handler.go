@@ -28,8 +28,13 @@ type Deps struct {
 	Limiter    *ratelimit.Limiter
 	Methods    Methods
 	Log        *slog.Logger
+	// Hooks runs the project's webhooks and JavaScript actions (nil: none).
+	Hooks HookRunner
 	// Clock is the time source (tests); time.Now when nil.
 	Clock func() time.Time
+	// Usage counts monthly active users and enforces the plan's
+	// registration cap (nil: neither).
+	Usage UsageMeter
 }
 
 // Now is the clock of the flow handlers.

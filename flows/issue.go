@@ -19,6 +19,9 @@ func (d *Deps) IssueSession(ctx context.Context, tx tenant.Tx, e *Env, identityI
 	if err != nil {
 		return nil, err
 	}
+	if err := d.recordActive(ctx, tx, identityID); err != nil {
+		return nil, err
+	}
 	if is.Session.Identity, err = d.Identities.PublicIdentity(ctx, tx, identityID, e.BaseURL); err != nil {
 		return nil, err
 	}

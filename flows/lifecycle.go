@@ -49,6 +49,12 @@ func (d *Deps) NewFlow(ctx context.Context, tx tenant.Tx, e *Env, s Spec, p NewF
 			return nil, err
 		}
 	}
+	// Before hooks (webhooks, actions) may refuse the flow; there is no
+	// form to show yet, so their denial is an error. Their asynchronous
+	// deliveries are left to the outbox relay (the caller commits).
+	if _, err := d.RunHooks(ctx, tx, e, HookStep{Kind: s.Kind, Point: HookBefore, Flow: f, Session: p.Session}); err != nil {
+		return nil, err
+	}
 	if err := s.Populate(ctx, tx, e.Request(p.Session), f); err != nil {
 		return nil, err
 	}
@@ -124,6 +130,18 @@ func (d *Deps) GetFlow(s Spec) gin.HandlerFunc {
 // *ValidationError (the flow is re-rendered with it: 400), or an error.
 type Handle func(ctx context.Context, tx tenant.Tx, e *Env, f *Flow, b *Body) (respond func(), err error)
 
+// InFlowTx runs fn in a transaction of p holding a tenant.DB nesting
+// slot: flow handlers read the current session, hooks and cached settings
+// over other connections while their transaction is open.
+func (d *Deps) InFlowTx(ctx context.Context, p *tenant.Project, fn func(tx tenant.Tx) error) error {
+	release, err := d.DB.NestingSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return d.DB.InTx(ctx, p, fn)
+}
+
 // Submit serves POST /self-service/<kind>?flow=. It loads and locks the
 // flow, replaces an expired one (410 use_flow_id, or a 303 to the new
 // flow), refuses browser-looking API submits (400 flow, 4000001), checks
@@ -144,7 +162,7 @@ func (d *Deps) Submit(s Spec, handle Handle) gin.HandlerFunc {
 			failure error
 		)
 		ctx := e.Ctx()
-		err = d.DB.InTx(ctx, e.Project, func(tx tenant.Tx) error {
+		err = d.InFlowTx(ctx, e.Project, func(tx tenant.Tx) error {
 			f, err := GetFlow(ctx, tx, s.Kind, id, true)
 			if err != nil {
 				return err

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"github.com/lanyard-id/lanyard/flows/hook"
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/worker/courier"
 )
@@ -82,14 +83,24 @@ type Options struct {
 	// every RelayEvery (default 10 s) on the maintenance queue.
 	Courier    *courier.Service
 	RelayEvery time.Duration
+	// Hooks delivers asynchronous webhooks (queue hooks), at most
+	// HookConcurrency per project at a time (DefaultHookConcurrency), and
+	// runs their outbox relay every RelayEvery.
+	Hooks           *hook.Service
+	HookConcurrency int
+	// Billing reports MAU usage to Stripe (queue billing) every
+	// BillingEvery (DefaultBillingEvery when zero); nil: no reporting.
+	Billing      UsageReporter
+	BillingEvery time.Duration
 }
 
 // Worker is the asynq server plus its scheduler.
 type Worker struct {
-	o        Options
-	srv      *asynq.Server
-	sched    *asynq.Scheduler
-	enqueuer *Enqueuer
+	o         Options
+	hookLimit *hookLimiter
+	srv       *asynq.Server
+	sched     *asynq.Scheduler
+	enqueuer  *Enqueuer
 }
 
 // New builds a Worker; Run starts it.
@@ -121,7 +132,11 @@ func New(o Options) *Worker {
 		DelayedTaskCheckInterval: time.Second,
 	})
 	sched := asynq.NewScheduler(o.Redis, &asynq.SchedulerOpts{Logger: log, LogLevel: asynq.WarnLevel})
-	return &Worker{o: o, srv: srv, sched: sched, enqueuer: &Enqueuer{Client: asynq.NewClient(o.Redis), Queues: o.Queues}}
+	w := &Worker{o: o, srv: srv, sched: sched, enqueuer: &Enqueuer{Client: asynq.NewClient(o.Redis), Queues: o.Queues}}
+	if o.Hooks != nil {
+		w.hookLimit = newHookLimiter(o)
+	}
+	return w
 }
 
 // Mux returns the task handlers.
@@ -131,6 +146,12 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(TypeSweep, w.handleSweep)
 	if w.o.Courier != nil {
 		courier.Register(mux, w.o.Courier)
+	}
+	if w.o.Hooks != nil {
+		w.registerHooks(mux)
+	}
+	if w.o.Billing != nil {
+		w.registerBilling(mux)
 	}
 	return mux
 }
@@ -145,6 +166,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	if every := cmp.Or(w.o.RelayEvery, 10*time.Second); w.o.Courier != nil {
 		if _, err := w.sched.Register(fmt.Sprintf("@every %s", every), courier.SweepTask(), w.o.Courier.SweepOptions(every)...); err != nil {
 			return fmt.Errorf("worker: register outbox relay: %w", err)
+		}
+	}
+	if every := cmp.Or(w.o.RelayEvery, 10*time.Second); w.o.Hooks != nil {
+		if err := w.scheduleHookSweep(every); err != nil {
+			return fmt.Errorf("worker: register hook outbox relay: %w", err)
+		}
+	}
+	if every := cmp.Or(w.o.BillingEvery, DefaultBillingEvery); w.o.Billing != nil {
+		if err := w.scheduleBilling(every); err != nil {
+			return fmt.Errorf("worker: register usage report: %w", err)
 		}
 	}
 	if err := w.srv.Start(w.Mux()); err != nil {

@@ -11,6 +11,9 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lanyard-id/lanyard/billing"
+	"github.com/lanyard-id/lanyard/dashboard"
+	"github.com/lanyard-id/lanyard/flows/hook"
 	"github.com/lanyard-id/lanyard/identity"
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/config"
@@ -74,7 +77,14 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	}
 	a.notifier = tenant.RedisNotifier{Client: rdb, Channel: cfg.RedisNamespace + "lanyard:projects:changed"}
 	tdb := tenant.NewDB(pool)
-	reg := tenant.NewRegistry(tdb, tenant.RegistryOptions{Notifier: a.notifier, Logger: log, Spares: cfg.SpareSchemas})
+	// Billing (issue 8): plans, Stripe, MAU metering and the quotas that
+	// project creation and registration check; off without a Stripe key.
+	bill, err := billing.New(billing.Options{Config: cfg, Pool: pool, Logger: log})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	reg := tenant.NewRegistry(tdb, tenant.RegistryOptions{Notifier: a.notifier, Logger: log, Spares: cfg.SpareSchemas, Quota: bill})
 	client := asynq.NewClient(a.redisOpt)
 	a.closers = append(a.closers, func() { _ = client.Close() })
 	metrics, httpMetrics := server.NewMetrics()
@@ -83,6 +93,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		Enqueuer: &worker.Enqueuer{Client: client, Queues: worker.Queues{Prefix: cfg.RedisNamespace}},
 		Metrics:  metrics, HTTPMetrics: httpMetrics,
 		Sessions: session.NewService(tdb, session.Options{Cache: session.NewDefaultCache(rdb, cfg.RedisNamespace), Logger: log}),
+		Billing:  bill,
 	}
 	// Identities (issue 3): sessions end in the same transaction when an
 	// identity is set inactive or deleted.
@@ -91,6 +102,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		a.Close()
 		return nil, err
 	}
+	// Admin identity reads are cached in memory, checked against Redis.
+	ids.UseCache(identity.NewCache(rdb, cfg.RedisNamespace, identity.CacheOptions{Logger: log}))
 	if a.deps.Sessions != nil {
 		ids.Revoker = a.deps.Sessions
 		a.deps.Sessions.UseIdentities(ids)
@@ -101,6 +114,9 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		a.Close()
 		return nil, err
 	}
+	// Hooks (issue 6): webhooks and JavaScript actions, their outbox and
+	// delivery log.
+	a.deps.Hooks = hook.NewFromConfig(cfg, tdb, reg, ids, client, log)
 	return a, nil
 }
 
@@ -143,6 +159,10 @@ func (a *app) migrateAll(ctx context.Context, o tenant.MigrateOptions) (tenant.M
 	}
 	res, err := a.deps.Registry.MigrateTenants(ctx, o)
 	if err != nil {
+		return res, err
+	}
+	// The console project (its identities are the dashboard's accounts).
+	if _, err := dashboard.EnsureConsole(ctx, a.deps.Registry, a.cfg.DashboardBaseURL()); err != nil {
 		return res, err
 	}
 	if _, err := a.deps.Registry.FillSpares(ctx, a.cfg.SpareSchemas); err != nil {

@@ -50,6 +50,7 @@ file (--config); the environment wins. See the README for every setting.`,
 		migrateCmd(e),
 		projectCmd(e),
 		identitiesCmd(e),
+		hooksCmd(e),
 		healthcheckCmd(e),
 		&cobra.Command{
 			Use:   "version",

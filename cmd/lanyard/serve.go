@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/lanyard-id/lanyard/dashboard"
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/server"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -99,14 +100,26 @@ func serveRoles(ctx context.Context, e *env, r roles) error {
 		g.Go(func() error { return server.Serve(gctx, log, "api", cfg.APIAddr, h, timeout) })
 	}
 	if r.dashboard {
-		h := server.DashboardRouter(a.deps)
+		// The console project holds the dashboard's accounts; a dashboard
+		// that starts before the migrations ran makes it once they have.
+		go func() {
+			_ = retry(ctx, log, "console project setup", "LANYARD_DATABASE_URL", func(ctx context.Context) error {
+				_, err := dashboard.EnsureConsole(ctx, a.deps.Registry, cfg.DashboardBaseURL())
+				return err
+			})
+		}()
+		h := dashboard.Router(a.deps)
 		g.Go(func() error { return server.Serve(gctx, log, "dashboard", cfg.DashboardAddr, h, timeout) })
 	}
 	if r.worker {
-		w := worker.New(worker.Options{
+		wo := worker.Options{
 			Redis: a.redisOpt, Queues: worker.Queues{Prefix: cfg.RedisNamespace},
-			Registry: a.deps.Registry, Logger: log, Courier: a.deps.Courier,
-		})
+			Registry: a.deps.Registry, Logger: log, Courier: a.deps.Courier, Hooks: a.deps.Hooks,
+		}
+		if a.deps.Billing != nil && a.deps.Billing.Enabled() {
+			wo.Billing = a.deps.Billing // usage reporting to Stripe
+		}
+		w := worker.New(wo)
 		g.Go(func() error { return w.Run(gctx) })
 		if !r.api && !r.dashboard {
 			h := server.WorkerRouter(a.deps)

@@ -90,7 +90,10 @@ mailpit_up() {
     echo "services: installing Mailpit $MAILPIT_VERSION (go install)"
     go install "github.com/axllent/mailpit@$MAILPIT_VERSION"
   fi
-  nohup "$mp" --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 --database "$STATE/mailpit.db" --max 20000 \
+  # In its own session, so that it outlives the shell (or job) that started it.
+  local detach=(nohup)
+  command -v setsid >/dev/null && detach=(setsid nohup)
+  "${detach[@]}" "$mp" --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 --database "$STATE/mailpit.db" --max 20000 \
     >"$STATE/mailpit.log" 2>&1 &
   wait_port 1025 mailpit
   echo "services: started Mailpit (inbox at http://localhost:8025)"

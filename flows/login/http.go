@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lanyard-id/lanyard/flows"
+	"github.com/lanyard-id/lanyard/flows/verification"
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/errx"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -70,7 +71,7 @@ func Init(d *flows.Deps, t flows.Type) gin.HandlerFunc {
 			return flows.ErrSessionAlreadyAvailable
 		}
 		var f *flows.Flow
-		err = d.DB.InTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
+		err = d.InFlowTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
 			f, err = d.NewFlow(e.Ctx(), tx, e, spec, flows.NewFlowParams{Type: t, ReturnTo: returnTo, Session: sess,
 				Prepare: func(f *flows.Flow) error {
 					if aal != "" {
@@ -142,8 +143,21 @@ func Submit(d *flows.Deps) gin.HandlerFunc {
 		if refresh && sess != nil && res.IdentityID != sess.IdentityID {
 			return nil, errMismatch
 		}
+		if e.Config.Login.RequireVerifiedAddress {
+			if err := verification.RequireVerifiedAddress(ctx, tx, res.IdentityID); err != nil {
+				return nil, err
+			}
+		}
 		if d.Limiter != nil && ident != "" {
 			_ = d.Limiter.Reset(ctx, e.Project.ID, "login:identifier", ident)
+		}
+		hr, err := d.RunHooks(ctx, tx, e, flows.HookStep{Kind: flows.KindLogin, Point: flows.HookAfter, Method: b.Method,
+			Flow: f, IdentityID: &res.IdentityID})
+		if err != nil {
+			return nil, err
+		}
+		if err := hr.Apply(ctx, tx); err != nil {
+			return nil, err
 		}
 		is, err := d.IssueSession(ctx, tx, e, res.IdentityID, res.Method)
 		if err != nil {
@@ -155,7 +169,7 @@ func Submit(d *flows.Deps) gin.HandlerFunc {
 			}
 		}
 		f.State = flows.StatePassedChallenge
-		return func() { respond(d, e, f, is) }, nil
+		return func() { hr.After(); respond(d, e, f, is) }, nil
 	})
 }
 

@@ -6,6 +6,7 @@ package registration
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -59,7 +60,7 @@ func Init(d *flows.Deps, t flows.Type) gin.HandlerFunc {
 			}
 		}
 		var f *flows.Flow
-		err = d.DB.InTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
+		err = d.InFlowTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
 			f, err = d.NewFlow(e.Ctx(), tx, e, spec, flows.NewFlowParams{Type: t, ReturnTo: returnTo})
 			return err
 		})
@@ -94,6 +95,9 @@ func SubmitWith(d *flows.Deps, hooks Hooks) gin.HandlerFunc {
 		if !e.Config.RegistrationEnabled {
 			return nil, errDisabled
 		}
+		if err := d.AllowRegistration(e); err != nil {
+			return nil, err
+		}
 		sess, _, err := d.CurrentSession(e, f.Type)
 		if err != nil {
 			return nil, err
@@ -114,6 +118,16 @@ func SubmitWith(d *flows.Deps, hooks Hooks) gin.HandlerFunc {
 		if err != nil {
 			return nil, err
 		}
+		// Webhooks and actions see the new identity before the flow commits;
+		// a denial rolls it back, their changes are written in this tx.
+		hr, err := d.RunHooks(ctx, tx, e, flows.HookStep{Kind: flows.KindRegistration, Point: flows.HookAfter, Method: b.Method,
+			Flow: f, IdentityID: &res.IdentityID})
+		if err != nil {
+			return nil, err
+		}
+		if err := hr.Apply(ctx, tx); err != nil {
+			return nil, err
+		}
 		var (
 			more  []flows.ContinueWith
 			after func()
@@ -123,12 +137,27 @@ func SubmitWith(d *flows.Deps, hooks Hooks) gin.HandlerFunc {
 				return nil, err
 			}
 		}
+		if hr.NoSession { // the project removed the session hook
+			ident, err := d.Identities.PublicIdentity(ctx, tx, res.IdentityID, e.BaseURL)
+			if err != nil {
+				return nil, err
+			}
+			f.State = flows.StatePassedChallenge
+			return func() {
+				hr.After()
+				if after != nil {
+					after()
+				}
+				respondWithoutSession(e, f, ident, more)
+			}, nil
+		}
 		is, err := d.IssueSession(ctx, tx, e, res.IdentityID, res.Method)
 		if err != nil {
 			return nil, err
 		}
 		f.State = flows.StatePassedChallenge
 		return func() {
+			hr.After()
 			if after != nil {
 				after()
 			}
@@ -154,4 +183,19 @@ func respond(d *flows.Deps, e *flows.Env, f *flows.Flow, is *session.Issued, mor
 		return
 	}
 	e.C.Redirect(http.StatusSeeOther, to)
+}
+
+// respondWithoutSession answers a registration when the project's hooks
+// have no session hook (Kratos: identity and continue_with, no session).
+func respondWithoutSession(e *flows.Env, f *flows.Flow, ident json.RawMessage, more []flows.ContinueWith) {
+	to := e.AfterURL(f)
+	if f.Type == flows.TypeBrowser && !e.JSON {
+		e.C.Redirect(http.StatusSeeOther, to)
+		return
+	}
+	cw := append([]flows.ContinueWith{}, more...)
+	if f.Type == flows.TypeBrowser {
+		cw = append([]flows.ContinueWith{{Action: flows.ActionRedirectBrowserTo, RedirectBrowserTo: to}}, cw...)
+	}
+	e.C.JSON(http.StatusOK, gin.H{"identity": ident, "continue_with": cw})
 }

@@ -81,7 +81,7 @@ func Init(d *flows.Deps, t flows.Type) gin.HandlerFunc {
 			return errNoSession
 		}
 		var f *flows.Flow
-		err = d.DB.InTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
+		err = d.InFlowTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
 			f, err = d.NewFlow(e.Ctx(), tx, e, spec, flows.NewFlowParams{Type: t, ReturnTo: returnTo, Session: sess,
 				Prepare: func(f *flows.Flow) error {
 					f.IdentityID, f.Identity = &sess.IdentityID, sess.Identity
@@ -123,7 +123,15 @@ func Submit(d *flows.Deps) gin.HandlerFunc {
 			to := e.BaseURL + "/self-service/login/browser?" + url.Values{"refresh": {"true"}, "return_to": {back}}.Encode()
 			return nil, &flows.RedirectError{Err: errRefresh, RedirectBrowserTo: to}
 		}
+		hr, err := d.RunHooks(ctx, tx, e, flows.HookStep{Kind: flows.KindSettings, Point: flows.HookAfter, Method: b.Method,
+			Flow: f, IdentityID: &sess.IdentityID, Session: sess})
+		if err != nil {
+			return nil, err
+		}
 		if err := res.Apply(ctx); err != nil {
+			return nil, err
+		}
+		if err := hr.Apply(ctx, tx); err != nil {
 			return nil, err
 		}
 		f.State = flows.StateSuccess
@@ -136,6 +144,7 @@ func Submit(d *flows.Deps) gin.HandlerFunc {
 			return nil, err
 		}
 		return func() {
+			hr.After()
 			// Where a browser goes next: the flow's return_to, else the
 			// settings UI with this flow (Kratos' default settings return).
 			to := f.ReturnTo

@@ -47,6 +47,10 @@ type Config struct {
 	// Empty means {scheme}://{slug}.{projects_domain}[:api port in dev].
 	ProjectsURL  string `yaml:"projects_url" env:"PROJECTS_URL"`
 	PublicScheme string `yaml:"public_scheme" env:"PUBLIC_SCHEME"`
+	// DashboardURL is the dashboard's public URL (invitation links, the
+	// console project's return_to allow-list). Empty means
+	// {scheme}://{projects_domain}[:dashboard port in dev].
+	DashboardURL string `yaml:"dashboard_url" env:"DASHBOARD_URL"`
 	// Secrets: comma-separated base64 keys, the first is current, the others
 	// are still accepted for decryption (rotation).
 	Secrets []string `yaml:"secrets" env:"SECRET" envSeparator:","`
@@ -63,9 +67,31 @@ type Config struct {
 	SMTPURL  string `yaml:"smtp_url" env:"SMTP_URL"`
 	MailFrom string `yaml:"mail_from" env:"MAIL_FROM"`
 
+	// HooksAllowPrivate lets webhooks reach loopback, private and
+	// link-local addresses in production mode (self-hosting); dev mode
+	// always allows them.
+	HooksAllowPrivate bool `yaml:"hooks_allow_private" env:"HOOKS_ALLOW_PRIVATE"`
+
 	StripeSecretKey     string `yaml:"stripe_secret_key" env:"STRIPE_SECRET_KEY"`
 	StripeWebhookSecret string `yaml:"stripe_webhook_secret" env:"STRIPE_WEBHOOK_SECRET"`
 	StripeAPIBase       string `yaml:"stripe_api_base" env:"STRIPE_API_BASE"`
+	// StripeMeterEvent is the event name of the Stripe billing meter that
+	// MAU usage is reported to; StripeProPriceID and
+	// StripeProMeteredPriceID fill the price ids of the default Pro plan.
+	StripeMeterEvent        string `yaml:"stripe_meter_event" env:"STRIPE_METER_EVENT"`
+	StripeProPriceID        string `yaml:"stripe_pro_price_id" env:"STRIPE_PRO_PRICE_ID"`
+	StripeProMeteredPriceID string `yaml:"stripe_pro_metered_price_id" env:"STRIPE_PRO_METERED_PRICE_ID"`
+	// BillingDefaultPlan is the plan of a workspace without a paid
+	// subscription (every workspace while billing is off).
+	BillingDefaultPlan string `yaml:"billing_default_plan" env:"BILLING_DEFAULT_PLAN"`
+	// BillingGracePeriod is how long a workspace keeps its paid plan after
+	// a failed payment before it falls back to the default plan.
+	BillingGracePeriod time.Duration `yaml:"billing_grace_period" env:"BILLING_GRACE_PERIOD"`
+	// BillingMAUGracePercent is the margin above a hard MAU cap before
+	// registrations are refused (10 = refuse from 110% of the cap).
+	BillingMAUGracePercent int `yaml:"billing_mau_grace_percent" env:"BILLING_MAU_GRACE_PERCENT"`
+	// BillingPlans replaces the default plan set (YAML only; see README).
+	BillingPlans []PlanConfig `yaml:"billing_plans"`
 
 	// Password hashing (identity/hash). Zero values take the defaults:
 	// argon2id with m=19456 KiB, t=2, p=1 (OWASP); bcrypt cost 12.
@@ -96,7 +122,42 @@ func Default() Config {
 		ShutdownTimeout: 8 * time.Second,
 		SMTPURL:         "smtp://127.0.0.1:1025",
 		MailFrom:        "Lanyard <no-reply@lanyard.localhost>",
+
+		StripeMeterEvent:       "lanyard_mau",
+		BillingDefaultPlan:     "free",
+		BillingGracePeriod:     7 * 24 * time.Hour,
+		BillingMAUGracePercent: 10,
 	}
+}
+
+// PlanConfig is one billing plan. A zero limit means unlimited.
+type PlanConfig struct {
+	Name  string `yaml:"name"`
+	Title string `yaml:"title"`
+	// StripePriceID is the recurring base price bought through Checkout;
+	// StripeMeteredPriceID the usage price fed by the MAU meter. Empty on
+	// plans that are not sold through Checkout (free, enterprise).
+	StripePriceID        string `yaml:"stripe_price_id"`
+	StripeMeteredPriceID string `yaml:"stripe_metered_price_id"`
+	// IncludedMAU is the monthly active users the base price covers; with
+	// HardMAUCap, registrations stop past it (plus the grace margin).
+	IncludedMAU int64 `yaml:"included_mau"`
+	HardMAUCap  bool  `yaml:"hard_mau_cap"`
+	// ProjectLimit is how many active projects the workspace may have.
+	ProjectLimit int `yaml:"project_limit"`
+	// Prices in cents, shown to the user (Stripe holds the real prices).
+	MonthlyPriceCents   int64        `yaml:"monthly_price_cents"`
+	OverageCentsPer1000 int64        `yaml:"overage_cents_per_1000"`
+	Features            PlanFeatures `yaml:"features"`
+}
+
+// PlanFeatures are the plan-gated features.
+type PlanFeatures struct {
+	CustomDomains      bool `yaml:"custom_domains" json:"custom_domains"`
+	Hooks              int  `yaml:"hooks" json:"hooks"`
+	JSActions          bool `yaml:"js_actions" json:"js_actions"`
+	SMTP               bool `yaml:"smtp" json:"smtp"`
+	AuditRetentionDays int  `yaml:"audit_retention_days" json:"audit_retention_days"`
 }
 
 // Load builds the configuration: defaults, then the YAML file (if path is not
@@ -174,6 +235,11 @@ func (c *Config) validate() error {
 	if c.ProjectsURL != "" && !strings.Contains(c.ProjectsURL, "{slug}") {
 		errs = append(errs, fmt.Errorf("LANYARD_PROJECTS_URL: must contain {slug}"))
 	}
+	if c.DashboardURL != "" {
+		if u, err := url.Parse(c.DashboardURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("LANYARD_DASHBOARD_URL: not an absolute http(s) URL"))
+		}
+	}
 	switch c.PublicScheme {
 	case "", "http", "https":
 	default:
@@ -219,6 +285,20 @@ func (c *Config) ProjectURL(slug string) string {
 		}
 	}
 	return strings.ReplaceAll(tpl, "{slug}", slug)
+}
+
+// DashboardBaseURL is the dashboard's public URL, without a trailing slash.
+func (c *Config) DashboardBaseURL() string {
+	if c.DashboardURL != "" {
+		return strings.TrimSuffix(c.DashboardURL, "/")
+	}
+	u := c.Scheme() + "://" + c.ProjectsDomain
+	if c.Mode == ModeDev {
+		if _, port, err := net.SplitHostPort(c.DashboardAddr); err == nil && port != "80" && port != "443" {
+			u += ":" + port
+		}
+	}
+	return u
 }
 
 // SecretKeys decodes the configured secrets, current first.

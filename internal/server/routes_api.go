@@ -40,12 +40,13 @@ func projectRoutes(d Deps, g *gin.RouterGroup, cors *flows.CORSPolicies, extra E
 
 	pub := g.Group("/", tenant.Require, httpx.NoCache)
 
-	admin := g.Group("/admin", tenant.Require, httpx.NoCache, d.Registry.RequireAPIKey())
+	admin := g.Group("/admin", tenant.Require, httpx.NoCache, d.Registry.RequireAPIKey(), d.readOnlyOverLimit())
 
 	identityRoutes(d, pub, admin)
 	flowRoutes(d, pub, admin)
 	courierRoutes(d, pub, admin)
 	corsRoutes(cors, admin)
+	hookRoutes(d, pub, admin)
 
 	if extra != nil {
 		extra(pub, admin)

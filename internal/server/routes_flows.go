@@ -46,6 +46,12 @@ func flowRoutes(d Deps, pub, admin *gin.RouterGroup) {
 			Registration: []flows.RegistrationStrategy{pw},
 			Settings:     []flows.SettingsStrategy{prof, pw},
 		}}
+	if d.Billing != nil {
+		fd.Usage = d.Billing
+	}
+	if d.Hooks != nil {
+		fd.Hooks = d.Hooks
+	}
 
 	pub.GET("/self-service/login/browser", login.Init(fd, flows.TypeBrowser))
 	pub.GET("/self-service/login/api", login.Init(fd, flows.TypeAPI))
@@ -56,8 +62,8 @@ func flowRoutes(d Deps, pub, admin *gin.RouterGroup) {
 	pub.GET("/self-service/registration/browser", registration.Init(fd, flows.TypeBrowser))
 	pub.GET("/self-service/registration/api", registration.Init(fd, flows.TypeAPI))
 	pub.GET("/self-service/registration/flows", registration.Get(fd))
-	// Verification and recovery with the code method (they need the
-	// courier); registration then starts verification (Kratos' verification
+	// Verification and recovery with the code or link method (they need
+	// the courier); registration then starts verification (Kratos' verification
 	// hook).
 	var hooks registration.Hooks
 	if d.Courier != nil {
@@ -78,6 +84,7 @@ func flowRoutes(d Deps, pub, admin *gin.RouterGroup) {
 		pub.POST("/self-service/recovery", rec.Submit())
 		pub.GET("/self-service/recovery", rec.Submit())
 		admin.POST("/recovery/code", rec.AdminCreateCode())
+		admin.POST("/recovery/link", rec.AdminCreateLink())
 	}
 
 	pub.POST("/self-service/registration", registration.SubmitWith(fd, hooks))

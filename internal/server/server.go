@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lanyard-id/lanyard/billing"
+	"github.com/lanyard-id/lanyard/flows/hook"
 	"github.com/lanyard-id/lanyard/identity"
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/config"
@@ -50,6 +52,14 @@ type Deps struct {
 
 	// Courier stores, relays and lists outgoing mail (worker/courier).
 	Courier *courier.Service
+
+	// Hooks stores hook configuration, runs webhooks and JavaScript
+	// actions in flows and keeps the delivery log (flows/hook).
+	Hooks *hook.Service
+
+	// Billing is plans, Stripe, MAU metering and quotas (billing); nil:
+	// no metering, no quotas, no webhook endpoint.
+	Billing *billing.Service
 }
 
 // NewMetrics returns a Prometheus registry with the Go and process

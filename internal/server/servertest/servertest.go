@@ -9,10 +9,13 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/lanyard-id/lanyard/billing"
+	"github.com/lanyard-id/lanyard/flows/hook"
 	"github.com/lanyard-id/lanyard/identity"
 	"github.com/lanyard-id/lanyard/identity/hash"
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/server"
+	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
 	"github.com/lanyard-id/lanyard/worker"
 	"github.com/lanyard-id/lanyard/worker/courier"
@@ -21,6 +24,13 @@ import (
 // Deps returns server dependencies over this test run's database and
 // Redis namespace.
 func Deps(t testing.TB) server.Deps {
+	t.Helper()
+	return DepsWithDB(t, tenanttest.Get(t).DB)
+}
+
+// DepsWithDB is Deps with the project data (flows, identities, sessions)
+// on db, e.g. a pool of another size over the same database.
+func DepsWithDB(t testing.TB, db *tenant.DB) server.Deps {
 	t.Helper()
 	env := tenanttest.Get(t)
 	ropt, err := asynq.ParseRedisURI(env.RedisURL)
@@ -31,18 +41,24 @@ func Deps(t testing.TB) server.Deps {
 	t.Cleanup(func() { _ = client.Close() })
 	metrics, httpMetrics := server.NewMetrics()
 	// Identities with a cheap hasher: hashing cost is lowered only in tests.
-	ids := identity.NewManager(env.DB, hash.MustNew(TestHashConfig), env.Config.SecretKeys()[0])
+	ids := identity.NewManager(db, hash.MustNew(TestHashConfig), env.Config.SecretKeys()[0])
+	ids.UseCache(identity.NewCache(env.Redis, env.Namespace, identity.CacheOptions{}))
 	d := server.Deps{
 		Config: env.Config, Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		DB: env.DB, Registry: env.Registry, Redis: env.Redis,
+		DB: db, Registry: env.Registry, Redis: env.Redis,
 		Enqueuer: &worker.Enqueuer{Client: client, Queues: worker.Queues{Prefix: env.Namespace}},
 		Metrics:  metrics, HTTPMetrics: httpMetrics,
-		Sessions: session.NewService(env.DB, session.Options{Cache: session.NewDefaultCache(env.Redis, env.Namespace)}),
+		Sessions: session.NewService(db, session.Options{Cache: session.NewDefaultCache(env.Redis, env.Namespace)}),
 	}
 	ids.Revoker = d.Sessions
 	d.Sessions.UseIdentities(ids)
 	d.Identities = ids
-	if d.Courier, err = courier.NewFromConfig(env.Config, env.DB, env.Registry, client, d.Log); err != nil {
+	if d.Courier, err = courier.NewFromConfig(env.Config, db, env.Registry, client, d.Log); err != nil {
+		t.Fatal(err)
+	}
+	d.Hooks = hook.NewFromConfig(env.Config, db, env.Registry, ids, client, d.Log)
+	// Billing as configured (off: no Stripe key): MAU counted, no quotas.
+	if d.Billing, err = billing.New(billing.Options{Config: env.Config, Pool: env.Pool, Logger: d.Log}); err != nil {
 		t.Fatal(err)
 	}
 	return d

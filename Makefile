@@ -52,6 +52,7 @@ bench: services
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./identity/hash/
 	$(GO) test -run '^$$' -bench . -benchtime 300x ./worker/courier/
 	$(GO) test -run '^$$' -bench RegistrationMailPaced100 -benchtime 300x ./flows/verification/
+	$(GO) test -run '^$$' -bench RecoveryEnumerationTiming -benchtime 200x ./flows/recovery/
 	$(GO) test -run '^$$' -bench ActionRun -benchtime 20000x ./flows/hook/
 	$(GO) test -run '^$$' -bench RegistrationWithAction -benchtime 300x ./flows/hook/
 	$(GO) test -run '^$$' -bench AsyncWebhookDelivery -benchtime 2000x ./flows/hook/

@@ -18,21 +18,19 @@ import (
 // current epoch with a Redis GET that STARTED after the request arrived, so
 // a revocation that returned before the request is always seen. Concurrent
 // requests of one project share that GET (a batch closes when its GET is
-// sent; later arrivals wait for the next one), so at high concurrency the
-// cost is a fraction of a round trip per request.
+// sent; later arrivals wait for the next one), and the GETs of all projects
+// waiting at that moment go out in one pipeline, so at high concurrency the
+// cost is a fraction of a round trip per request however many projects
+// the requests are spread over.
 type local struct {
 	c   *Cache
 	ttl time.Duration
 	max int
 
-	mu      sync.Mutex
-	entries map[string]localEntry
-	batches map[uuid.UUID]*projectEpoch
-}
-
-type projectEpoch struct {
-	inflight bool
-	next     *epochBatch // the batch waiting for the in-flight GET to end
+	mu       sync.Mutex
+	entries  map[string]localEntry
+	pending  map[uuid.UUID]*epochBatch // the next pipeline, by project
+	inflight bool                      // a pipeline is out
 }
 
 type localEntry struct {
@@ -48,7 +46,7 @@ type epochBatch struct {
 }
 
 func newLocal(c *Cache, ttl time.Duration, max int) *local {
-	return &local{c: c, ttl: ttl, max: max, entries: map[string]localEntry{}, batches: map[uuid.UUID]*projectEpoch{}}
+	return &local{c: c, ttl: ttl, max: max, entries: map[string]localEntry{}, pending: map[uuid.UUID]*epochBatch{}}
 }
 
 func (c *Cache) epochKey(project uuid.UUID) string { return c.prefix(project) + "epoch" }
@@ -65,22 +63,18 @@ return e
 `)
 
 // epoch returns the project's epoch as read by a GET sent after the call.
-// One GET per project is in flight at a time; callers that arrive during it
-// form the next batch, sent when it returns.
+// One pipeline of GETs is in flight at a time; callers that arrive during
+// it join the next one, sent when it returns.
 func (l *local) epoch(ctx context.Context, project uuid.UUID) (string, error) {
 	l.mu.Lock()
-	st := l.batches[project]
-	if st == nil {
-		st = &projectEpoch{}
-		l.batches[project] = st
+	b := l.pending[project]
+	if b == nil {
+		b = &epochBatch{done: make(chan struct{})}
+		l.pending[project] = b
 	}
-	if st.next == nil {
-		st.next = &epochBatch{done: make(chan struct{})}
-	}
-	b := st.next
-	if !st.inflight {
-		st.inflight, st.next = true, nil
-		go l.run(project, st, b)
+	if !l.inflight {
+		l.inflight = true
+		go l.run()
 	}
 	l.mu.Unlock()
 	select {
@@ -91,19 +85,39 @@ func (l *local) epoch(ctx context.Context, project uuid.UUID) (string, error) {
 	}
 }
 
-func (l *local) run(project uuid.UUID, st *projectEpoch, b *epochBatch) {
-	for b != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		b.epoch, b.err = epochScript.Run(ctx, l.c.rdb, []string{l.c.epochKey(project)}, randomGen()).Text()
-		cancel()
-		close(b.done)
+// run sends the pending GETs as one pipeline, answers their waiters, and
+// repeats while more arrived meanwhile.
+func (l *local) run() {
+	for {
 		l.mu.Lock()
-		b, st.next = st.next, nil
-		if b == nil {
-			st.inflight = false
-			delete(l.batches, project)
+		batch := l.pending
+		if len(batch) == 0 {
+			l.inflight = false
+			l.mu.Unlock()
+			return
 		}
+		l.pending = map[uuid.UUID]*epochBatch{}
 		l.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		cmds := make(map[uuid.UUID]*redis.Cmd, len(batch))
+		_, err := l.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for project := range batch {
+				cmds[project] = epochScript.Eval(ctx, p, []string{l.c.epochKey(project)}, randomGen())
+			}
+			return nil
+		})
+		cancel()
+		for project, b := range batch {
+			if c := cmds[project]; c != nil && c.Err() == nil {
+				b.epoch, b.err = c.Text()
+			} else if c != nil {
+				b.err = c.Err()
+			} else {
+				b.err = err
+			}
+			close(b.done)
+		}
 	}
 }
 

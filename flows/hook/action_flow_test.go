@@ -55,8 +55,9 @@ func TestActionDeniesDomainAndSetsMetadata(t *testing.T) {
 	}
 }
 
+// Not parallel: it grows the process heap, which the memory guard of
+// actions running at the same time would count (see action.go).
 func TestActionLimitsAndErrors(t *testing.T) {
-	t.Parallel()
 	s := newSite(t)
 
 	// An infinite loop is stopped at the time limit; the flow fails closed.

@@ -109,6 +109,10 @@ func ErrorBody(err error, requestID string) (int, any) {
 
 // WriteError writes err as JSON (see ErrorBody) and logs it.
 func WriteError(c *gin.Context, err error) {
+	if c.Request.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		httpx.WriteError(c, err) // the client went away: 499, no answer
+		return
+	}
 	status, body := ErrorBody(err, httpx.RequestID(c))
 	if status >= 500 {
 		httpx.Logger(c).Error("request failed", "error", err.Error(), "status", status)

@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -94,6 +95,14 @@ func EnvelopeOf(err error, requestID string) Envelope {
 // WriteError writes err as the Kratos envelope and logs it (internal errors
 // at error level with their cause).
 func WriteError(c *gin.Context, err error) {
+	if c.Request.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away: nobody reads an answer, and it is not the
+		// server's failure. 499 (as proxies log it) keeps it out of the 5xx
+		// logs and metrics.
+		Logger(c).Info("client closed the request", "error", err.Error())
+		c.AbortWithStatus(StatusClientClosedRequest)
+		return
+	}
 	env := EnvelopeOf(err, RequestID(c))
 	if env.Error.Code >= 500 {
 		Logger(c).Error("request failed", "error", err.Error(), "status", env.Error.Code)
@@ -102,6 +111,10 @@ func WriteError(c *gin.Context, err error) {
 	}
 	WriteEnvelope(c, env)
 }
+
+// StatusClientClosedRequest is the status recorded for a request whose
+// client disconnected before the answer (nginx's 499).
+const StatusClientClosedRequest = 499
 
 // WriteEnvelope writes an already rendered envelope.
 func WriteEnvelope(c *gin.Context, env Envelope) {

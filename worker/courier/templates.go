@@ -103,14 +103,21 @@ type Data struct {
 // booleans, lists and maps), whatever Go types the caller put in them.
 func (d *Data) vars() mailtemplate.Vars {
 	return mailtemplate.Vars{
-		"To": d.To, "ProjectName": d.ProjectName,
-		"VerificationCode": d.VerificationCode, "VerificationURL": d.VerificationURL,
-		"RecoveryCode": d.RecoveryCode, "RecoveryURL": d.RecoveryURL,
-		"LoginCode": d.LoginCode, "RegistrationCode": d.RegistrationCode,
-		"Identity": plainMap(d.Identity), "Traits": plainMap(d.Traits),
-		"RequestURL": d.RequestURL, "ExpiresInMinutes": d.ExpiresInMinutes,
+		"To":               d.To,
+		"ProjectName":      d.ProjectName,
+		"VerificationCode": d.VerificationCode,
+		"VerificationURL":  d.VerificationURL,
+		"RecoveryCode":     d.RecoveryCode,
+		"RecoveryURL":      d.RecoveryURL,
+		"LoginCode":        d.LoginCode,
+		"RegistrationCode": d.RegistrationCode,
+		"Identity":         plainMap(d.Identity),
+		"Traits":           plainMap(d.Traits),
+		"RequestURL":       d.RequestURL,
+		"ExpiresInMinutes": d.ExpiresInMinutes,
 		"TransientPayload": plainMap(d.TransientPayload),
-		"Subject": d.Subject, "Body": d.Body,
+		"Subject":          d.Subject,
+		"Body":             d.Body,
 	}
 }
 

@@ -6,18 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"runtime/metrics"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/dop251/goja"
-	"github.com/dop251/goja/parser"
+	"modernc.org/quickjs"
 )
 
-// JavaScript actions run in goja, a pure-Go ECMAScript engine, one fresh
-// runtime per run (no state survives between runs). A script defines its
-// action as
+// JavaScript actions run in QuickJS (modernc.org/quickjs, the C engine
+// translated to pure Go), one fresh VM per run: no state survives between
+// runs, so one end user's data can never reach another's run. A script
+// defines its action as
 //
 //	export default function (event, api) { ... }
 //
@@ -30,16 +32,24 @@ import (
 //	api.setMetadataPublic(obj)   replace metadata_public
 //	api.setMetadataAdmin(obj)    replace metadata_admin
 //
-// console.log/info/warn/error are captured into the delivery log. There is
-// no network, file system, timers or module loading. A run is stopped at its
-// time limit (interrupting the VM) and when the heap grows by more than the
-// engine's memory budget while it runs; native builtins that could make one
-// huge allocation in a single step (String repeat/padStart/padEnd, Array
-// fill/join/... on huge arrays, typed arrays) refuse sizes above MaxJSLength.
-
-// MaxJSLength is the largest string or array a builtin may produce in one
-// step inside an action.
-const MaxJSLength = 1 << 22
+// console.log/info/warn/error/debug are captured into the delivery log. The
+// VM has no network, file system, timers or module loading: the engine's
+// standard library is not loaded. Each run has its own limits, enforced by
+// the engine itself and so independent of other runs in the process:
+//
+//   - CPU time (Run's Timeout, default 100 ms): the thread running the
+//     action is pinned for the run and its CPU time (Linux: the thread's
+//     CPU clock; elsewhere wall time) is checked when it could have reached
+//     the limit; the VM is interrupted there (cpuguard.go). A wall-clock backstop of three times the limit
+//     plus 250 ms stops a run that waits for a CPU on a saturated machine.
+//   - Memory (Engine.MemoryBudget, default 64 MiB): the VM's allocator
+//     refuses to grow past it, so new Array(1e9) or a growing object graph
+//     end with ErrMemoryLimit (string doubling ends sooner, with the
+//     engine's "string too long" error at 2^30 characters).
+//   - Stack depth: deep recursion ends with a RangeError.
+//
+// Scripts are compiled once to bytecode, cached by key (project, config
+// version and hook id); a run loads the cached bytecode into its VM.
 
 // Engine errors.
 var (
@@ -112,15 +122,15 @@ type ActionResult struct {
 // (project, config version and hook id); the zero value is not usable, use
 // NewEngine.
 type Engine struct {
-	// MemoryBudget is the heap growth that stops a run (default 64 MiB).
+	// MemoryBudget is the memory a run's VM may allocate (default 64 MiB),
+	// the engine's own structures and the loaded script included.
 	MemoryBudget uint64
 	// MaxLogLines and MaxLogLine bound the captured console output.
 	MaxLogLines, MaxLogLine int
 
 	mu    sync.Mutex
-	cache map[string]*goja.Program
+	cache map[string][]byte // key → script bytecode
 	order []string
-	idle  map[string][]*warm
 }
 
 // cacheSize bounds the compiled-script cache.
@@ -128,7 +138,7 @@ const cacheSize = 512
 
 // NewEngine returns an engine with the default limits.
 func NewEngine() *Engine {
-	return &Engine{MemoryBudget: 64 << 20, MaxLogLines: 100, MaxLogLine: 1024, cache: map[string]*goja.Program{}, idle: map[string][]*warm{}}
+	return &Engine{MemoryBudget: 64 << 20, MaxLogLines: 100, MaxLogLine: 1024, cache: map[string][]byte{}}
 }
 
 var exportDefaultRE = regexp.MustCompile(`(?m)^(\s*)export\s+default\s+`)
@@ -136,11 +146,9 @@ var exportDefaultRE = regexp.MustCompile(`(?m)^(\s*)export\s+default\s+`)
 // exportName receives the default export.
 const exportName = "__lanyardAction"
 
-// Compile compiles a script; a syntax error is a *ScriptError with its
-// line and column.
-func Compile(src string) (*goja.Program, error) {
-	// `export default` becomes an assignment of the same length, so that
-	// lines and columns of errors stay those of the source.
+// rewrite turns `export default` into an assignment of the same length, so
+// that lines and columns of errors stay those of the source.
+func rewrite(src string) (string, error) {
 	count := 0
 	src = exportDefaultRE.ReplaceAllStringFunc(src, func(m string) string {
 		count++
@@ -153,176 +161,195 @@ func Compile(src string) (*goja.Program, error) {
 		return lead + repl
 	})
 	if count > 1 {
-		return nil, &ScriptError{Message: "SyntaxError: more than one export default"}
+		return "", &ScriptError{Message: "SyntaxError: more than one export default"}
 	}
-	ast, err := parser.ParseFile(nil, "action.js", src, 0, parser.WithDisableSourceMaps)
-	if err != nil {
-		var list parser.ErrorList
-		if errors.As(err, &list) && len(list) > 0 {
-			return nil, &ScriptError{Message: "SyntaxError: " + list[0].Message, Line: list[0].Position.Line, Column: list[0].Position.Column}
-		}
-		return nil, &ScriptError{Message: "SyntaxError: " + err.Error()}
-	}
-	prg, err := goja.CompileAST(ast, false)
-	if err != nil {
-		var ce *goja.CompilerSyntaxError
-		if errors.As(err, &ce) && ce.File != nil {
-			p := ce.File.Position(ce.Offset)
-			return nil, &ScriptError{Message: "SyntaxError: " + ce.Message, Line: p.Line, Column: p.Column}
-		}
-		return nil, &ScriptError{Message: err.Error()}
-	}
-	return prg, nil
+	return src, nil
 }
 
-// CompileCheck is Compile for validation.
-func CompileCheck(src string) error {
-	_, err := Compile(src)
+// newVM returns a VM with the engine's limits.
+func (e *Engine) newVM() (*quickjs.VM, error) {
+	vm, err := quickjs.NewVM()
+	if err != nil {
+		return nil, fmt.Errorf("hook: action engine: %w", err)
+	}
+	vm.SetMemoryLimit(uintptr(e.MemoryBudget))
+	vm.SetMaxStackSize(256 << 10)
+	return vm, nil
+}
+
+// compile compiles src to bytecode on vm; a syntax error is a
+// *ScriptError with its line and column.
+func compile(vm *quickjs.VM, src string) ([]byte, error) {
+	src, err := rewrite(src)
+	if err != nil {
+		return nil, err
+	}
+	bc, err := vm.Compile(src, quickjs.EvalGlobal)
+	if err != nil {
+		return nil, jsError(err)
+	}
+	return bc, nil
+}
+
+// CompileCheck reports whether src compiles (a *ScriptError when not).
+func (e *Engine) CompileCheck(src string) error {
+	vm, err := e.newVM()
+	if err != nil {
+		return err
+	}
+	defer vm.Close()
+	_, err = compile(vm, src)
 	return err
 }
 
-// program returns the compiled script of key, compiling src on a miss.
-func (e *Engine) program(key, src string) (*goja.Program, error) {
+// CompileCheck is Engine.CompileCheck with the default limits.
+func CompileCheck(src string) error { return NewEngine().CompileCheck(src) }
+
+// bytecode returns the compiled script of key, compiling src on vm on a
+// miss ("" compiles every time).
+func (e *Engine) bytecode(vm *quickjs.VM, key, src string) ([]byte, error) {
 	if key != "" {
 		e.mu.Lock()
-		p := e.cache[key]
+		bc := e.cache[key]
 		e.mu.Unlock()
-		if p != nil {
-			return p, nil
+		if bc != nil {
+			return bc, nil
 		}
 	}
-	p, err := Compile(src)
+	bc, err := compile(vm, src)
 	if err != nil || key == "" {
-		return p, err
+		return bc, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if _, ok := e.cache[key]; !ok {
-		e.cache[key] = p
+		e.cache[key] = bc
 		e.order = append(e.order, key)
 		if len(e.order) > cacheSize {
 			delete(e.cache, e.order[0])
-			delete(e.idle, e.order[0])
 			e.order = e.order[1:]
 		}
 	}
-	return p, nil
+	return bc, nil
 }
 
-// prelude hardens a fresh runtime: no typed arrays or eval-like entry
-// points, and size checks on the builtins that allocate in one step.
-var prelude = goja.MustCompile("prelude.js", `(function (g) {
+// preludeSrc sets up a VM before the script: console and api, and the
+// functions Run calls. It keeps its own references to JSON and the
+// builtins it uses, so a script that replaces them changes only its own
+// view. Its functions are named __ly* so that error locations skip them.
+const preludeSrc = `var ` + exportName + `;
+(function (g) {
 	"use strict";
-	var MAX = `+fmt.Sprint(MaxJSLength)+`;
-	function tooLong(what) { throw new RangeError(what + " is larger than the action limit of " + MAX); }
-	["ArrayBuffer", "SharedArrayBuffer", "DataView", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array",
-	 "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
-	 "WeakRef", "FinalizationRegistry", "eval"].forEach(function (n) { delete g[n]; });
-	function guard(proto, name, size) {
-		var orig = proto[name];
-		if (typeof orig !== "function") return;
-		Object.defineProperty(proto, name, { configurable: true, writable: true, value: function () {
-			if (size(this, arguments) > MAX) tooLong(name);
-			return orig.apply(this, arguments);
-		}});
+	var MAXLOGS = %d, MAXLINE = %d, MAXMESSAGES = 100, MAXTEXT = 1000, MAXOBJECT = 1 << 20;
+	var parse = JSON.parse, stringify = JSON.stringify, toString = Object.prototype.toString, S = String;
+	var res = null;
+	function fmt(v) {
+		if (typeof v === "object" && v !== null && !(v instanceof Error)) {
+			try { var s = stringify(v); if (s !== undefined) return s; } catch (e) {}
+		}
+		return S(v);
 	}
-	var sp = String.prototype, ap = Array.prototype;
-	guard(sp, "repeat", function (s, a) { return String(s).length * (Number(a[0]) || 0); });
-	guard(sp, "padStart", function (s, a) { return Number(a[0]) || 0; });
-	guard(sp, "padEnd", function (s, a) { return Number(a[0]) || 0; });
-	["fill", "join", "toString", "toLocaleString", "copyWithin", "reverse", "includes", "indexOf", "lastIndexOf",
-	 "slice", "splice", "concat", "flat", "sort", "toSorted", "toReversed", "with", "toSpliced", "keys", "values",
-	 "entries"].forEach(function (n) { guard(ap, n, function (a) { return a.length >>> 0; }); });
-	guard(Array, "from", function (_, a) { var s = a[0]; return s == null ? 0 : (s.length >>> 0); });
-})(this);`, true)
+	function console(level) {
+		return function __lyConsole() {
+			if (res === null || res.logs.length >= MAXLOGS) return;
+			var line;
+			try {
+				var parts = [];
+				for (var i = 0; i < arguments.length; i++) parts.push(fmt(arguments[i]));
+				line = parts.join(" ");
+			} catch (e) { line = "[unprintable]"; }
+			if (line.length > MAXLINE) line = line.slice(0, MAXLINE) + "\u2026";
+			if (level !== "log") line = "[" + level + "] " + line;
+			res.logs.push(line);
+			if (res.logs.length === MAXLOGS) res.logs.push("[console output truncated]");
+		};
+	}
+	var con = {};
+	["log", "info", "warn", "error", "debug"].forEach(function (l) { con[l] = console(l); });
+	g.console = con;
+	function add(ptr, m) {
+		if (res.count >= MAXMESSAGES) return;
+		res.count++;
+		for (var i = 0; i < res.messages.length; i++) {
+			if (res.messages[i].instance_ptr === ptr) { res.messages[i].messages.push(m); return; }
+		}
+		res.messages.push({ instance_ptr: ptr, messages: [m] });
+	}
+	function setter(name, key) {
+		return function __lySet(v) {
+			if (toString.call(v) !== "[object Object]") throw new TypeError("api." + name + " needs an object");
+			var s = stringify(v);
+			if (s.length > MAXOBJECT) throw new RangeError("api." + name + ": the object is larger than " + MAXOBJECT + " characters");
+			res.identity[key] = s;
+		};
+	}
+	g.api = {
+		deny: function __lyDeny(message, field) {
+			if (message === undefined || message === null) throw new TypeError("api.deny needs a message");
+			var ptr = "#/";
+			if (field !== undefined && field !== null) ptr = "#/" + S(field).replace(/^#\//, "").split(".").join("/");
+			var text = S(message);
+			if (text.length > MAXTEXT) text = text.slice(0, MAXTEXT);
+			res.decision = "deny";
+			add(ptr, { id: 4000001, text: text, type: "error", context: { reason: text } });
+		},
+		setTraits: setter("setTraits", "traits"),
+		setMetadataPublic: setter("setMetadataPublic", "metadata_public"),
+		setMetadataAdmin: setter("setMetadataAdmin", "metadata_admin")
+	};
+	g.__lyDefined = function __lyDefined() {
+		return typeof ` + exportName + ` === "function" || typeof action === "function";
+	};
+	g.__lyRun = function __lyRun(ev) {
+		res = { decision: "allow", messages: [], identity: {}, logs: [], count: 0 };
+		var fn = typeof ` + exportName + ` === "function" ? ` + exportName + ` : action;
+		fn(parse(ev), g.api);
+		return __lyResult();
+	};
+	function __lyResult() {
+		return stringify({ decision: res.decision, messages: res.messages, identity: res.identity, logs: res.logs });
+	}
+	g.__lyLogs = function __lyLogs() { return res === null ? "[]" : stringify(res.logs); };
+})(globalThis);
+`
+
+// preludes caches the prelude's bytecode per log limits.
+var preludes sync.Map // "lines/line" → []byte
+
+func (e *Engine) prelude(vm *quickjs.VM) ([]byte, error) {
+	k := strconv.Itoa(e.MaxLogLines) + "/" + strconv.Itoa(e.MaxLogLine)
+	if bc, ok := preludes.Load(k); ok {
+		return bc.([]byte), nil
+	}
+	bc, err := vm.Compile(fmt.Sprintf(preludeSrc, e.MaxLogLines, e.MaxLogLine), quickjs.EvalGlobal)
+	if err != nil {
+		return nil, fmt.Errorf("hook: action prelude: %w", err)
+	}
+	preludes.Store(k, bc)
+	return bc, nil
+}
 
 // RunParams is one run.
 type RunParams struct {
-	// Key caches the compiled script and its warm runtimes ("" compiles
-	// and builds a runtime every time).
+	// Key caches the compiled script ("" compiles it every time).
 	Key     string
 	Script  string
 	Event   json.RawMessage
 	Timeout time.Duration
 }
 
-// warm is a runtime with the prelude and the script loaded; runs of the
-// same key reuse it (after a run that ended cleanly), so only the action
-// call is paid per run. Like a warm serverless function, globals a script
-// sets survive between its runs.
-type warm struct {
-	vm    *goja.Runtime
-	fn    goja.Callable
-	parse goja.Callable
-	api   goja.Value
-	cur   *ActionResult // the run in progress, used by console and api
-}
-
-// warmPerKey bounds the idle runtimes kept per script.
-const warmPerKey = 4
-
-func (e *Engine) getWarm(key string) *warm {
-	if key == "" {
-		return nil
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	l := e.idle[key]
-	if len(l) == 0 {
-		return nil
-	}
-	w := l[len(l)-1]
-	e.idle[key] = l[:len(l)-1]
-	return w
-}
-
-func (e *Engine) putWarm(key string, w *warm) {
-	if key == "" {
-		return
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, cached := e.cache[key]; !cached || len(e.idle[key]) >= warmPerKey {
-		return
-	}
-	w.cur = nil
-	e.idle[key] = append(e.idle[key], w)
-}
-
-// newWarm builds a runtime for prg: prelude, console, api, the script.
-func (e *Engine) newWarm(prg *goja.Program) (*warm, error) {
-	w := &warm{vm: goja.New()}
-	w.vm.SetMaxCallStackSize(512)
-	if _, err := w.vm.RunProgram(prelude); err != nil {
-		return nil, fmt.Errorf("hook: action prelude: %w", err)
-	}
-	e.installConsole(w)
-	if err := installAPI(w); err != nil {
-		return nil, err
-	}
-	w.api = w.vm.Get("api")
-	parse, ok := goja.AssertFunction(w.vm.Get("JSON").ToObject(w.vm).Get("parse"))
-	if !ok {
-		return nil, errors.New("hook: no JSON.parse")
-	}
-	w.parse = parse
-	if _, err := w.vm.RunProgram(prg); err != nil {
-		return nil, jsError(err)
-	}
-	fn, ok := goja.AssertFunction(w.vm.Get(exportName))
-	if !ok {
-		if fn, ok = goja.AssertFunction(w.vm.Get("action")); !ok {
-			return nil, &ScriptError{Message: "the script defines no action: use `export default function (event, api) { ... }`"}
-		}
-	}
-	w.fn = fn
-	return w, nil
-}
+// Interrupt reasons.
+const (
+	stopNone int32 = iota
+	stopTime
+	stopContext
+)
 
 // Run runs an action against event. It returns the result with the
 // captured logs, and an error for a script that does not compile
 // (*ScriptError), throws (*ScriptError with the stack) or hits a limit
-// (ErrTimeLimit, ErrMemoryLimit); the result's logs are kept on error.
+// (ErrTimeLimit, ErrMemoryLimit, or ctx's error when ctx ended first); the
+// result's logs are kept on error.
 func (e *Engine) Run(ctx context.Context, p RunParams) (*ActionResult, error) {
 	start := time.Now()
 	res := &ActionResult{Decision: "allow", Logs: []string{}}
@@ -333,211 +360,169 @@ func (e *Engine) Run(ctx context.Context, p RunParams) (*ActionResult, error) {
 	if p.Timeout <= 0 {
 		p.Timeout = DefaultActionTimeoutMS * time.Millisecond
 	}
-	// Limits: the timer interrupts at the time limit; the watchdog samples
-	// the heap and interrupts when it grew past the budget. They cover the
-	// script's top level (on a cold start) and the action call.
-	var vmRef struct {
-		sync.Mutex
-		vm *goja.Runtime
+	if err := ctx.Err(); err != nil {
+		return res, err
 	}
-	interrupt := func(v error) {
-		vmRef.Lock()
-		defer vmRef.Unlock()
-		if vmRef.vm != nil {
-			vmRef.vm.Interrupt(v)
-		}
-	}
-	done := make(chan struct{})
-	defer close(done)
-	timer := time.AfterFunc(p.Timeout, func() { interrupt(ErrTimeLimit) })
-	defer timer.Stop()
-	go e.watch(interrupt, done, ctx)
-
-	w := e.getWarm(p.Key)
-	if w == nil {
-		prg, err := e.program(p.Key, p.Script)
-		if err != nil {
-			return res, err
-		}
-		if w, err = e.newWarm(prg); err != nil {
-			return res, err
-		}
-	}
-	w.cur = res
-	vmRef.Lock()
-	vmRef.vm = w.vm
-	vmRef.Unlock()
-	event, err := w.parse(goja.Undefined(), w.vm.ToValue(string(p.Event)))
+	vm, err := e.newVM()
 	if err != nil {
-		return res, fmt.Errorf("hook: action event: %w", jsError(err))
+		return res, err
 	}
-	if _, err := w.fn(goja.Undefined(), event, w.api); err != nil {
-		return res, jsError(err) // the runtime may be mid-way: not reused
+	defer vm.Close()
+
+	// The CPU clock of this thread measures the run: pin the goroutine to
+	// it until the run ends.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var reason atomic.Int32
+	stop := func(why int32) {
+		reason.CompareAndSwap(stopNone, why)
+		vm.Interrupt()
 	}
-	// Later interrupts must not reach a runtime that is reused.
-	vmRef.Lock()
-	vmRef.vm = nil
-	vmRef.Unlock()
-	w.vm.ClearInterrupt()
-	if timer.Stop() {
-		e.putWarm(p.Key, w)
+	guard := newCPUGuard(p.Timeout, func() { stop(stopTime) })
+	defer guard.stop()
+	defer context.AfterFunc(ctx, func() { stop(stopContext) })()
+	// The wall-clock backstop, armed again by every call into the VM.
+	if err := vm.SetEvalTimeout(3*p.Timeout + 250*time.Millisecond); err != nil {
+		return res, fmt.Errorf("hook: action engine: %w", err)
+	}
+	failed := func(err error) error {
+		switch reason.Load() {
+		case stopTime:
+			return ErrTimeLimit
+		case stopContext:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		err = jsError(err)
+		if !errors.Is(err, ErrTimeLimit) && !errors.Is(err, ErrMemoryLimit) {
+			// The logs written before the throw.
+			if logs, lerr := vm.Call("__lyLogs"); lerr == nil {
+				if s, ok := logs.(string); ok {
+					_ = json.Unmarshal([]byte(s), &res.Logs)
+				}
+			}
+		}
+		return err
+	}
+
+	pre, err := e.prelude(vm)
+	if err != nil {
+		return res, err
+	}
+	if _, err := vm.EvalBytecode(pre); err != nil {
+		return res, fmt.Errorf("hook: action prelude: %w", failed(err))
+	}
+	bc, err := e.bytecode(vm, p.Key, p.Script)
+	if err != nil {
+		return res, err
+	}
+	if _, err := vm.EvalBytecode(bc); err != nil {
+		return res, failed(err)
+	}
+	if ok, err := vm.Call("__lyDefined"); err != nil {
+		return res, failed(err)
+	} else if ok != true {
+		return res, &ScriptError{Message: "the script defines no action: use `export default function (event, api) { ... }`"}
+	}
+	out, err := vm.Call("__lyRun", string(p.Event))
+	if err != nil {
+		return res, failed(err)
+	}
+	s, ok := out.(string)
+	if !ok {
+		return res, errors.New("hook: action engine: the run returned no result")
+	}
+	if err := decodeResult(s, res); err != nil {
+		return res, err
 	}
 	return res, nil
 }
 
-var heapMetric = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-
-func heapBytes() uint64 {
-	s := make([]metrics.Sample, 1)
-	s[0].Name = heapMetric[0].Name
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+// decodeResult reads what __lyRun returned into res; identity changes are
+// normalized (keys sorted) by a round trip through Go values.
+func decodeResult(s string, res *ActionResult) error {
+	var out struct {
+		Decision string            `json:"decision"`
+		Messages []FieldMessages   `json:"messages"`
+		Identity map[string]string `json:"identity"`
+		Logs     []string          `json:"logs"`
 	}
-	return s[0].Value.Uint64()
-}
-
-// watch interrupts the run when the heap grows past the budget, or when
-// ctx ends, until done.
-func (e *Engine) watch(interrupt func(error), done <-chan struct{}, ctx context.Context) {
-	base := heapBytes()
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-			interrupt(ctx.Err())
-			return
-		case <-t.C:
-			if h := heapBytes(); h > base && h-base > e.MemoryBudget {
-				interrupt(ErrMemoryLimit)
-				return
-			}
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return fmt.Errorf("hook: action result: %w", err)
+	}
+	if out.Decision != "deny" {
+		out.Decision = "allow"
+	}
+	res.Decision, res.Messages = out.Decision, out.Messages
+	if out.Logs != nil {
+		res.Logs = out.Logs
+	}
+	for _, f := range []struct {
+		name string
+		dst  func(*IdentityChanges) *json.RawMessage
+	}{
+		{"traits", func(c *IdentityChanges) *json.RawMessage { return &c.Traits }},
+		{"metadata_public", func(c *IdentityChanges) *json.RawMessage { return &c.MetadataPublic }},
+		{"metadata_admin", func(c *IdentityChanges) *json.RawMessage { return &c.MetadataAdmin }},
+	} {
+		raw, ok := out.Identity[f.name]
+		if !ok {
+			continue
 		}
+		var v any
+		if err := json.Unmarshal([]byte(raw), &v); err != nil {
+			return fmt.Errorf("hook: action result: %s: %w", f.name, err)
+		}
+		norm, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("hook: action result: %s: %w", f.name, err)
+		}
+		if res.Identity == nil {
+			res.Identity = &IdentityChanges{}
+		}
+		*f.dst(res.Identity) = norm
 	}
+	return nil
 }
 
-// jsError maps a goja error to ErrTimeLimit, ErrMemoryLimit or a
+// stackLocation finds "<eval>:line:col" in the first frame of stack that is
+// not one of the prelude's functions.
+var stackFrameRE = regexp.MustCompile(`at (\S+ )?\(?<eval>:(\d+):(\d+)\)?`)
+
+// jsError maps an engine error to ErrTimeLimit, ErrMemoryLimit or a
 // *ScriptError with the line of the throwing frame and the stack.
 func jsError(err error) error {
-	var ie *goja.InterruptedError
-	if errors.As(err, &ie) {
-		if v, ok := ie.Value().(error); ok {
-			return v
-		}
+	var qe *quickjs.Error
+	if !errors.As(err, &qe) {
+		return &ScriptError{Message: err.Error()}
+	}
+	raw := strings.TrimSpace(qe.Error())
+	switch {
+	case qe.Name == "InternalError" && qe.Message == "interrupted", raw == "InternalError: interrupted":
 		return ErrTimeLimit
+	case qe.Name == "InternalError" && qe.Message == "out of memory", raw == "InternalError: out of memory",
+		raw == "null", raw == "":
+		// Past the limit the engine may not even allocate the error.
+		return ErrMemoryLimit
 	}
-	var so *goja.StackOverflowError
-	if errors.As(err, &so) {
-		return &ScriptError{Message: "RangeError: maximum call stack size exceeded"}
+	msg := raw
+	if qe.Name != "" && qe.Message != "" {
+		msg = qe.Name + ": " + qe.Message
 	}
-	var ex *goja.Exception
-	if errors.As(err, &ex) {
-		se := &ScriptError{Message: ex.Value().String(), Stack: strings.TrimSpace(ex.String())}
-		for _, f := range ex.Stack() {
-			if pos := f.Position(); pos.Line > 0 && f.SrcName() == "action.js" {
-				se.Line, se.Column = pos.Line, pos.Column
-				break
+	se := &ScriptError{Message: msg, Line: qe.LineNumber, Column: qe.ColumnNumber, Stack: strings.TrimRight(qe.Stack, "\n")}
+	if se.Line == 0 {
+		for _, m := range stackFrameRE.FindAllStringSubmatch(qe.Stack, -1) {
+			if strings.HasPrefix(strings.TrimSpace(m[1]), "__ly") {
+				continue
 			}
-		}
-		return se
-	}
-	return &ScriptError{Message: err.Error()}
-}
-
-func (e *Engine) installConsole(w *warm) {
-	vm := w.vm
-	console := vm.NewObject()
-	for _, level := range []string{"log", "info", "warn", "error", "debug"} {
-		_ = console.Set(level, func(call goja.FunctionCall) goja.Value {
-			res := w.cur
-			if res == nil || len(res.Logs) >= e.MaxLogLines {
-				return goja.Undefined()
-			}
-			parts := make([]string, len(call.Arguments))
-			for i, a := range call.Arguments {
-				parts[i] = logString(vm, a)
-			}
-			line := strings.Join(parts, " ")
-			if len(line) > e.MaxLogLine {
-				line = line[:e.MaxLogLine] + "…"
-			}
-			if level != "log" {
-				line = "[" + level + "] " + line
-			}
-			res.Logs = append(res.Logs, line)
-			if len(res.Logs) == e.MaxLogLines {
-				res.Logs = append(res.Logs, "[console output truncated]")
-			}
-			return goja.Undefined()
-		})
-	}
-	_ = vm.Set("console", console)
-}
-
-func logString(vm *goja.Runtime, v goja.Value) string {
-	if o, ok := v.(*goja.Object); ok && o.ClassName() != "Function" && o.ClassName() != "Error" {
-		if s, err := json.Marshal(o.Export()); err == nil {
-			return string(s)
+			se.Line, _ = strconv.Atoi(m[2])
+			se.Column, _ = strconv.Atoi(m[3])
+			break
 		}
 	}
-	return v.String()
-}
-
-func installAPI(w *warm) error {
-	vm := w.vm
-	api := vm.NewObject()
-	_ = api.Set("deny", func(call goja.FunctionCall) goja.Value {
-		res := w.cur
-		msg := call.Argument(0)
-		if goja.IsUndefined(msg) || goja.IsNull(msg) {
-			panic(vm.NewTypeError("api.deny needs a message"))
-		}
-		ptr := "#/"
-		if f := call.Argument(1); !goja.IsUndefined(f) && !goja.IsNull(f) {
-			ptr = "#/" + strings.ReplaceAll(strings.TrimPrefix(f.String(), "#/"), ".", "/")
-		}
-		res.Decision = "deny"
-		text := msg.String()
-		if len(text) > 1000 {
-			text = text[:1000]
-		}
-		addMessage(res, ptr, JSMessage{ID: 4000001, Text: text, Type: "error", Context: map[string]any{"reason": text}})
-		return goja.Undefined()
-	})
-	set := func(name string, dst func(*IdentityChanges) *json.RawMessage) {
-		_ = api.Set(name, func(call goja.FunctionCall) goja.Value {
-			res := w.cur
-			v := call.Argument(0)
-			o, ok := v.(*goja.Object)
-			if !ok || o.ClassName() != "Object" {
-				panic(vm.NewTypeError("api.%s needs an object", name))
-			}
-			b, err := json.Marshal(o.Export())
-			if err != nil {
-				panic(vm.NewTypeError("api.%s: %s", name, err.Error()))
-			}
-			if res.Identity == nil {
-				res.Identity = &IdentityChanges{}
-			}
-			*dst(res.Identity) = b
-			return goja.Undefined()
-		})
+	if strings.Contains(se.Message, "stack overflow") {
+		se.Message = "RangeError: maximum call stack size exceeded"
 	}
-	set("setTraits", func(c *IdentityChanges) *json.RawMessage { return &c.Traits })
-	set("setMetadataPublic", func(c *IdentityChanges) *json.RawMessage { return &c.MetadataPublic })
-	set("setMetadataAdmin", func(c *IdentityChanges) *json.RawMessage { return &c.MetadataAdmin })
-	return vm.Set("api", api)
-}
-
-func addMessage(res *ActionResult, ptr string, m JSMessage) {
-	for i := range res.Messages {
-		if res.Messages[i].InstancePtr == ptr {
-			res.Messages[i].Messages = append(res.Messages[i].Messages, m)
-			return
-		}
-	}
-	res.Messages = append(res.Messages, FieldMessages{InstancePtr: ptr, Messages: []JSMessage{m}})
+	return se
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -54,27 +55,99 @@ func TestActionInfiniteLoopStopsAtTimeLimit(t *testing.T) {
 	}
 }
 
-// Not parallel: the memory guard measures the process heap, so a bomb
-// growing it would stop other tests' actions running at the same time (a
-// known limit of the guard, see action.go).
+// Each run's VM has its own memory limit, so bombs run in parallel with
+// other tests.
 func TestActionMemoryBombsAreStopped(t *testing.T) {
+	t.Parallel()
 	for name, c := range map[string]struct{ src, want string }{
-		"array fill":      {"export default function () { const a = new Array(1e9); a.fill(1); }", "RangeError"},
+		"array fill":      {"export default function () { const a = new Array(1e9); a.fill(1); }", ErrMemoryLimit.Error()},
 		"array push":      {"export default function () { const a = new Array(1e9); for (let i = 0; ; i++) a[i] = {i: i}; }", ErrMemoryLimit.Error()},
-		"string doubling": {`export default function () { let s = "x"; for (;;) s += s; }`, ErrMemoryLimit.Error()},
-		"string repeat":   {`export default function () { "x".repeat(1e9); }`, "RangeError"},
-		"array buffer":    {`export default function () { new ArrayBuffer(1e9); }`, "ReferenceError"},
-		"array from":      {`export default function () { Array.from({length: 1e9}); }`, "RangeError"},
+		"object graph":    {"export default function () { const a = []; for (;;) a.push({x: [1, 2, 3]}); }", ErrMemoryLimit.Error()},
+		"caught and kept": {"export default function () { const a = []; for (;;) { try { a.push(new Array(1e5).fill(0)); } catch (e) {} } }", ErrMemoryLimit.Error()},
+		"string doubling": {`export default function () { let s = "x"; for (;;) s += s; }`, "string too long"},
+		"string repeat":   {`export default function () { "x".repeat(1e9); }`, ErrMemoryLimit.Error()},
+		"array buffer":    {`export default function () { new ArrayBuffer(1e9); }`, ErrMemoryLimit.Error()},
+		"array from":      {`export default function () { Array.from({length: 1e9}); }`, ErrMemoryLimit.Error()},
+		"deep recursion":  {`export default function () { function f(n) { return f(n + 1) + 1; } f(0); }`, "maximum call stack size exceeded"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			// A generous time limit: the memory guard stops it first, unless
-			// the machine is so busy that the bomb grows too slowly to reach
-			// the budget in time (the time limit then stops it).
+			t.Parallel()
+			// A generous time limit: the memory limit stops it first. A
+			// bomb that catches the error and goes on allocating ends at
+			// the time limit instead.
 			_, err := runAction(t, c.src, 3*time.Second)
-			if err == nil || !strings.Contains(err.Error(), c.want) && !(c.want == ErrMemoryLimit.Error() && errors.Is(err, ErrTimeLimit)) {
+			if err == nil || !strings.Contains(err.Error(), c.want) && !(name == "caught and kept" && errors.Is(err, ErrTimeLimit)) {
 				t.Fatalf("err = %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// A bomb at its memory limit does not disturb another action running at
+// the same time: limits are per VM, not per process.
+func TestActionMemoryLimitIsPerRun(t *testing.T) {
+	t.Parallel()
+	e := NewEngine()
+	e.MemoryBudget = 8 << 20
+	bombs := make(chan error, 4)
+	for range cap(bombs) {
+		go func() {
+			_, err := e.Run(context.Background(), RunParams{Script: "export default function () { const a = []; for (;;) a.push({i: a.length}); }",
+				Event: json.RawMessage(sampleEvent), Timeout: 3 * time.Second})
+			bombs <- err
+		}()
+	}
+	for i := range 200 {
+		res, err := e.Run(context.Background(), RunParams{Key: "p/1/ok", Script: `export default function (event, api) {
+  const a = []; for (let i = 0; i < 1000; i++) a.push({i});
+  api.setMetadataPublic({n: a.length});
+}`, Event: json.RawMessage(sampleEvent)})
+		if err != nil || string(res.Identity.MetadataPublic) != `{"n":1000}` {
+			t.Fatalf("run %d next to the bombs: %+v, %v", i, res, err)
+		}
+	}
+	for range cap(bombs) {
+		if err := <-bombs; !errors.Is(err, ErrMemoryLimit) {
+			t.Fatalf("bomb: %v, want ErrMemoryLimit", err)
+		}
+	}
+}
+
+// The time limit counts the CPU time of the run's thread, not the time it
+// waits: a thread that sleeps past the limit is not stopped, one that
+// computes is.
+func TestCPUGuardCountsCPUTime(t *testing.T) {
+	t.Parallel()
+	if threadClock() == nil {
+		t.Skip("no thread CPU clock on this system: the guard uses wall time")
+	}
+	fired := make(chan struct{})
+	done := make(chan bool)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		g := newCPUGuard(30*time.Millisecond, func() { close(fired) })
+		defer g.stop()
+		time.Sleep(120 * time.Millisecond) // waiting: no CPU
+		select {
+		case <-fired:
+			done <- false
+			return
+		default:
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for x := 0; time.Now().Before(deadline); x++ { // computing
+			select {
+			case <-fired:
+				done <- true
+				return
+			default:
+			}
+		}
+		done <- false
+	}()
+	if !<-done {
+		t.Fatal("the guard fired while the thread slept, or never while it computed")
 	}
 }
 
@@ -91,7 +164,9 @@ func TestActionErrorHasLine(t *testing.T) {
 	}
 }
 
-func TestActionWarmRuntimeIsolatesRuns(t *testing.T) {
+// Every run has a fresh VM: nothing a run leaves in globals reaches the
+// next one (another end user's run).
+func TestActionRunsShareNoState(t *testing.T) {
 	t.Parallel()
 	e := NewEngine()
 	src := `let runs = 0;
@@ -101,12 +176,12 @@ export default function (event, api) {
   if (event.deny) api.deny("no");
 }`
 	for i, ev := range []string{`{"deny":true}`, `{"deny":false}`, `{"deny":false}`} {
-		res, err := e.Run(context.Background(), RunParams{Key: "p/1/warm", Script: src, Event: json.RawMessage(ev)})
+		res, err := e.Run(context.Background(), RunParams{Key: "p/1/fresh", Script: src, Event: json.RawMessage(ev)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Each run has its own decision and logs, even on a reused runtime.
-		if want := map[bool]string{true: "deny", false: "allow"}[i == 0]; res.Decision != want || len(res.Logs) != 1 || len(res.Messages) != map[bool]int{true: 1}[i == 0] {
+		// Each run has its own decision and logs, and its own globals.
+		if want := map[bool]string{true: "deny", false: "allow"}[i == 0]; res.Decision != want || len(res.Logs) != 1 || res.Logs[0] != "run 1" || len(res.Messages) != map[bool]int{true: 1}[i == 0] {
 			t.Fatalf("run %d: %+v", i, res)
 		}
 	}
@@ -117,34 +192,5 @@ export default function (event, api) {
 	}
 	if _, err := e.Run(context.Background(), RunParams{Key: "p/1/loop", Script: loop, Event: json.RawMessage(`{"loop":false}`)}); err != nil {
 		t.Fatalf("after a stopped run: %v", err)
-	}
-}
-
-// Not parallel: it grows the process heap, which the memory guard of
-// actions running at the same time would count (see action.go).
-func TestMemoryWatchdogInterrupts(t *testing.T) {
-	e := NewEngine()
-	e.MemoryBudget = 8 << 20
-	got := make(chan error, 1)
-	done := make(chan struct{})
-	defer close(done)
-	go e.watch(func(err error) { got <- err }, done, context.Background())
-	var keep [][]byte
-	deadline := time.After(10 * time.Second)
-	for {
-		keep = append(keep, make([]byte, 1<<20))
-		select {
-		case err := <-got:
-			if !errors.Is(err, ErrMemoryLimit) {
-				t.Fatalf("interrupted with %v, want ErrMemoryLimit", err)
-			}
-			if len(keep) == 0 {
-				t.Fatal("unreachable")
-			}
-			return
-		case <-deadline:
-			t.Fatalf("no interrupt after %d MiB of growth", len(keep))
-		case <-time.After(time.Millisecond):
-		}
 	}
 }

@@ -312,7 +312,7 @@ func (h *Handler) recover(ctx context.Context, tx tenant.Tx, e *flows.Env, f *fl
 	if err != nil {
 		return nil, err
 	}
-	return h.complete(ctx, tx, e, f, found.IdentityID, found.Address, flows.ErrRecoveryCodeInvalid)
+	return h.complete(ctx, tx, e, f, code.ID, found.IdentityID, found.Address, flows.ErrRecoveryCodeInvalid)
 }
 
 // recoverToken uses a link token; a wrong, used or expired one answers the
@@ -329,7 +329,7 @@ func (h *Handler) recoverToken(ctx context.Context, tx tenant.Tx, e *flows.Env, 
 	if err != nil {
 		return nil, err
 	}
-	return h.complete(ctx, tx, e, f, found.IdentityID, found.Address, flows.ErrRecoveryTokenInvalid)
+	return h.complete(ctx, tx, e, f, link.ID, found.IdentityID, found.Address, flows.ErrRecoveryTokenInvalid)
 }
 
 // invalid shows f with the message of a refused code or token.
@@ -344,7 +344,7 @@ func (h *Handler) invalid(e *flows.Env, f *flows.Flow, msg int) func() {
 // configured), a privileged session and a settings flow. A secret bound to
 // no identity (an unknown address) or to an inactive one is refused with
 // invalidMsg.
-func (h *Handler) complete(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, owner *uuid.UUID, address string, invalidMsg int) (func(), error) {
+func (h *Handler) complete(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, method string, owner *uuid.UUID, address string, invalidMsg int) (func(), error) {
 	d := h.D
 	if owner == nil {
 		return h.invalid(e, f, invalidMsg), nil
@@ -378,6 +378,16 @@ func (h *Handler) complete(ctx context.Context, tx tenant.Tx, e *flows.Env, f *f
 	}
 	is, err := d.IssueSession(ctx, tx, e, identityID, session.AuthenticationMethod{Method: MethodCodeRecovery, AAL: session.AAL1})
 	if err != nil {
+		return nil, err
+	}
+	// The project's recovery "after" hooks: a webhook or action may stop
+	// the recovery (nothing above is kept) or change the identity.
+	hr, err := d.RunHooks(ctx, tx, e, flows.HookStep{Kind: flows.KindRecovery, Point: flows.HookAfter, Method: method,
+		Flow: f, IdentityID: &identityID, Session: is.Session})
+	if err != nil {
+		return nil, err
+	}
+	if err := hr.Apply(ctx, tx); err != nil {
 		return nil, err
 	}
 	var newCSRF []byte
@@ -415,6 +425,7 @@ func (h *Handler) complete(ctx context.Context, tx tenant.Tx, e *flows.Env, f *f
 	}
 	f.ContinueWith = append(f.ContinueWith, flows.ContinueWith{Action: flows.ActionShowSettingsUI, Flow: cwf})
 	return func() {
+		hr.After()
 		if f.Type == flows.TypeAPI {
 			e.C.JSON(http.StatusOK, f)
 			return

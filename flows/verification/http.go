@@ -286,7 +286,7 @@ func (h *Handler) verify(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flo
 	if err != nil {
 		return nil, err
 	}
-	return h.complete(ctx, tx, e, f, found.IdentityID, found.Address, flows.ErrVerificationCodeInvalid)
+	return h.complete(ctx, tx, e, f, code.ID, found.IdentityID, found.Address, flows.ErrVerificationCodeInvalid)
 }
 
 // verifyToken checks a link token; a wrong, used or expired one answers
@@ -303,7 +303,7 @@ func (h *Handler) verifyToken(ctx context.Context, tx tenant.Tx, e *flows.Env, f
 	if err != nil {
 		return nil, err
 	}
-	return h.complete(ctx, tx, e, f, found.IdentityID, found.Address, flows.ErrVerificationTokenInvalid)
+	return h.complete(ctx, tx, e, f, link.ID, found.IdentityID, found.Address, flows.ErrVerificationTokenInvalid)
 }
 
 // invalid shows f with the message of a refused code or token.
@@ -319,7 +319,7 @@ func (h *Handler) invalid(e *flows.Env, f *flows.Flow, msg int) func() {
 // complete marks the address a right code or token was sent to verified
 // and moves f to passed_challenge. A secret sent to an unknown address, or
 // to an address the identity no longer has, is refused with invalidMsg.
-func (h *Handler) complete(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, identityID *uuid.UUID, address string, invalidMsg int) (func(), error) {
+func (h *Handler) complete(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, method string, identityID *uuid.UUID, address string, invalidMsg int) (func(), error) {
 	d := h.D
 	if identityID == nil {
 		return h.invalid(e, f, invalidMsg), nil
@@ -334,13 +334,26 @@ func (h *Handler) complete(ctx context.Context, tx tenant.Tx, e *flows.Env, f *f
 		return h.invalid(e, f, invalidMsg), nil
 	}
 	d.Identities.ChangedTx(ctx, tx, *identityID)
+	// The project's verification "after" hooks (may stop the verification:
+	// the address stays unverified).
+	hr, err := d.RunHooks(ctx, tx, e, flows.HookStep{Kind: flows.KindVerification, Point: flows.HookAfter, Method: method,
+		Flow: f, IdentityID: identityID})
+	if err != nil {
+		return nil, err
+	}
+	if err := hr.Apply(ctx, tx); err != nil {
+		return nil, err
+	}
 	f.State = flows.StatePassedChallenge
 	to := e.AfterURL(f)
 	f.UI = flows.NewContainer(to)
 	f.UI.Method = http.MethodGet
 	f.UI.Add(flows.NewAnchor(flows.GroupDefault, "continue", to, flows.Message(flows.InfoNodeLabelContinue)))
 	f.UI.AddMessage(flows.Message(flows.InfoVerificationSuccess))
-	return func() { d.Show(e, f, http.StatusOK) }, nil
+	return func() {
+		hr.After()
+		d.Show(e, f, http.StatusOK)
+	}, nil
 }
 
 // AfterRegistration is the registration's verification hook: for each

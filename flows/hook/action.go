@@ -309,6 +309,13 @@ const preludeSrc = `var ` + exportName + `;
 	function __lyResult() {
 		return stringify({ decision: res.decision, messages: res.messages, identity: res.identity, logs: res.logs });
 	}
+	g.__lyShape = function __lyShape(ev) {
+		res = { decision: "allow", messages: [], identity: {}, logs: [], count: 0 };
+		var fn = typeof ` + exportName + ` === "function" ? ` + exportName + ` : action;
+		var out = fn(parse(ev));
+		if (out === undefined || typeof out === "function" || typeof out === "symbol") throw new TypeError("the payload function must return a JSON value");
+		return stringify({ body: stringify(out), logs: res.logs });
+	};
 	g.__lyLogs = function __lyLogs() { return res === null ? "[]" : stringify(res.logs); };
 })(globalThis);
 `
@@ -357,15 +364,55 @@ func (e *Engine) Run(ctx context.Context, p RunParams) (*ActionResult, error) {
 		res.Duration = time.Since(start)
 		res.DurationMS = float64(res.Duration.Microseconds()) / 1000
 	}()
+	out, err := e.exec(ctx, p, "__lyRun", res)
+	if err != nil {
+		return res, err
+	}
+	if err := decodeResult(out, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// MaxPayload is the largest webhook body a payload function may return.
+const MaxPayload = 1 << 20
+
+// Shape runs a webhook's payload function, `export default function
+// (event) { return ... }`, and returns what it returned as JSON (the body
+// sent instead of the event) with the console output. Errors are those of
+// Run; a body larger than MaxPayload is refused.
+func (e *Engine) Shape(ctx context.Context, p RunParams) (json.RawMessage, []string, error) {
+	res := &ActionResult{Logs: []string{}}
+	out, err := e.exec(ctx, p, "__lyShape", res)
+	if err != nil {
+		return nil, res.Logs, err
+	}
+	var v struct {
+		Body string   `json:"body"`
+		Logs []string `json:"logs"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		return nil, res.Logs, fmt.Errorf("hook: payload function result: %w", err)
+	}
+	if len(v.Body) > MaxPayload {
+		return nil, v.Logs, &ScriptError{Message: fmt.Sprintf("RangeError: the payload is larger than %d bytes", MaxPayload)}
+	}
+	return json.RawMessage(v.Body), v.Logs, nil
+}
+
+// exec runs entry (a prelude function taking the event's JSON and
+// returning a JSON string) on a fresh VM loaded with the script; res gets
+// the logs of a run that threw.
+func (e *Engine) exec(ctx context.Context, p RunParams, entry string, res *ActionResult) (string, error) {
 	if p.Timeout <= 0 {
 		p.Timeout = DefaultActionTimeoutMS * time.Millisecond
 	}
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return "", err
 	}
 	vm, err := e.newVM()
 	if err != nil {
-		return res, err
+		return "", err
 	}
 	defer vm.Close()
 
@@ -383,7 +430,7 @@ func (e *Engine) Run(ctx context.Context, p RunParams) (*ActionResult, error) {
 	defer context.AfterFunc(ctx, func() { stop(stopContext) })()
 	// The wall-clock backstop, armed again by every call into the VM.
 	if err := vm.SetEvalTimeout(3*p.Timeout + 250*time.Millisecond); err != nil {
-		return res, fmt.Errorf("hook: action engine: %w", err)
+		return "", fmt.Errorf("hook: action engine: %w", err)
 	}
 	failed := func(err error) error {
 		switch reason.Load() {
@@ -408,35 +455,32 @@ func (e *Engine) Run(ctx context.Context, p RunParams) (*ActionResult, error) {
 
 	pre, err := e.prelude(vm)
 	if err != nil {
-		return res, err
+		return "", err
 	}
 	if _, err := vm.EvalBytecode(pre); err != nil {
-		return res, fmt.Errorf("hook: action prelude: %w", failed(err))
+		return "", fmt.Errorf("hook: action prelude: %w", failed(err))
 	}
 	bc, err := e.bytecode(vm, p.Key, p.Script)
 	if err != nil {
-		return res, err
+		return "", err
 	}
 	if _, err := vm.EvalBytecode(bc); err != nil {
-		return res, failed(err)
+		return "", failed(err)
 	}
 	if ok, err := vm.Call("__lyDefined"); err != nil {
-		return res, failed(err)
+		return "", failed(err)
 	} else if ok != true {
-		return res, &ScriptError{Message: "the script defines no action: use `export default function (event, api) { ... }`"}
+		return "", &ScriptError{Message: "the script defines no function: use `export default function (event, api) { ... }`"}
 	}
-	out, err := vm.Call("__lyRun", string(p.Event))
+	out, err := vm.Call(entry, string(p.Event))
 	if err != nil {
-		return res, failed(err)
+		return "", failed(err)
 	}
 	s, ok := out.(string)
 	if !ok {
-		return res, errors.New("hook: action engine: the run returned no result")
+		return "", errors.New("hook: action engine: the run returned no result")
 	}
-	if err := decodeResult(s, res); err != nil {
-		return res, err
-	}
-	return res, nil
+	return s, nil
 }
 
 // decodeResult reads what __lyRun returned into res; identity changes are

@@ -243,7 +243,12 @@ type WebhookConfig struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	Auth    *WebhookAuth      `json:"auth,omitempty"`
 	// Body: Lanyard sends plain JSON; Jsonnet templates are refused.
-	Body          string          `json:"body,omitempty"`
+	Body string `json:"body,omitempty"`
+	// PayloadScript shapes the body instead: a JavaScript function,
+	// `export default function (event) { return {...}; }`, whose return
+	// value is sent as JSON (run in the action sandbox with an action's
+	// default limits; the delivery log keeps the shaped body).
+	PayloadScript string          `json:"payload_script,omitempty"`
 	CanInterrupt  bool            `json:"can_interrupt"`
 	Response      WebhookResponse `json:"response"`
 	EmitAnalytics *bool           `json:"emit_analytics_event,omitempty"`
@@ -501,7 +506,15 @@ func (c *Config) validate(compile func(src string) error) error {
 		}
 		ids[id] = place
 		if h.Webhook != nil {
-			return validateWebhook(place, h.Webhook)
+			if err := validateWebhook(place, h.Webhook); err != nil {
+				return err
+			}
+			if h.Webhook.PayloadScript != "" && compile != nil {
+				if err := compile(h.Webhook.PayloadScript); err != nil {
+					return errx.Newf(errx.Invalid, "%s: web_hook %s: payload_script: %s", place, h.Webhook.ID, err.Error()).WithDetails(scriptErrorDetails(err))
+				}
+			}
+			return nil
 		}
 		return validateAction(place, h.Action, compile)
 	})
@@ -551,7 +564,7 @@ func validateWebhook(place string, w *WebhookConfig) error {
 		return errx.Newf(errx.Invalid, "%s: web_hook %s: method must be POST, PUT or PATCH (the event is the request body).", place, w.ID)
 	}
 	if w.Body != "" {
-		return errx.Newf(errx.Invalid, "%s: web_hook %s: body templates (Jsonnet) are not supported: Lanyard sends the event as plain JSON; use a JavaScript action to shape data.", place, w.ID)
+		return errx.Newf(errx.Invalid, "%s: web_hook %s: body templates (Jsonnet) are not supported: Lanyard sends the event as plain JSON; use payload_script (a JavaScript function) to shape it.", place, w.ID)
 	}
 	for k := range w.Headers {
 		if !headerNameRE.MatchString(k) {

@@ -544,9 +544,12 @@ func validationError(ms []FieldMessages) *flows.ValidationError {
 
 // callSync calls a webhook inline and applies its answer.
 func (s *Service) callSync(ctx context.Context, p *tenant.Project, ev Event, w *WebhookConfig, pl *payload, out *Outcome) error {
-	body, err := json.Marshal(pl)
+	body, err := s.webhookBody(ctx, p, ev, w, pl, ModeSync)
 	if err != nil {
-		return err
+		if w.OnError == FailOpen {
+			return nil
+		}
+		return errx.New(errx.BadGateway, "A webhook's payload function failed.").Wrap(err)
 	}
 	sec, err := s.openSecrets(p, w)
 	if err != nil {
@@ -617,9 +620,9 @@ func (s *Service) callSync(ctx context.Context, p *tenant.Project, ev Event, w *
 
 // queue writes an asynchronous delivery and its outbox row in tx.
 func (s *Service) queue(ctx context.Context, tx tenant.Tx, ev Event, w *WebhookConfig, pl *payload, out *Outcome) error {
-	body, err := json.Marshal(pl)
+	body, err := s.webhookBody(ctx, tx.Project(), ev, w, pl, ModeAsync)
 	if err != nil {
-		return err
+		return nil // recorded as a failed delivery; an asynchronous hook never stops a flow
 	}
 	r := w.retry()
 	d := &Delivery{HookID: w.ID, HookType: NameWebHook, Flow: ev.Flow, Point: ev.Point, Mode: ModeAsync, Status: StatusPending,

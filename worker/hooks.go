@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lanyard-id/lanyard/flows/hook"
+	"github.com/lanyard-id/lanyard/tenant"
 )
 
 // Webhook deliveries (queue hooks). Each project may have at most
@@ -138,4 +140,36 @@ func newHookLimiter(o Options) *hookLimiter {
 		limit = DefaultHookConcurrency
 	}
 	return &hookLimiter{rdb: rdb, prefix: o.Queues.Prefix, limit: limit}
+}
+
+// DefaultHookLogRetention is how long finished deliveries are kept.
+const DefaultHookLogRetention = 30 * 24 * time.Hour
+
+// handleHookPrune deletes finished deliveries older than the retention
+// from every active project's delivery log, one project at a time.
+func (w *Worker) handleHookPrune(ctx context.Context, _ *asynq.Task) error {
+	cutoff := time.Now().Add(-cmp.Or(w.o.HookLogRetention, DefaultHookLogRetention))
+	var last *tenant.Project
+	var pruned int64
+	for {
+		page, err := w.o.Registry.List(ctx, tenant.ListParams{Limit: 500, Before: last})
+		if err != nil {
+			return err
+		}
+		for _, p := range page {
+			n, err := w.o.Hooks.PruneDeliveries(ctx, p, cutoff)
+			if err != nil {
+				return err
+			}
+			pruned += n
+		}
+		if len(page) < 500 {
+			break
+		}
+		last = page[len(page)-1]
+	}
+	if pruned > 0 {
+		w.o.Logger.Info("delivery logs pruned", "deliveries", pruned, "before", cutoff)
+	}
+	return nil
 }

@@ -34,6 +34,7 @@ const (
 const (
 	TypeProjectDrop = "project:drop"
 	TypeSweep       = "maintenance:sweep"
+	TypeHookPrune   = "hooks:prune"
 )
 
 // Queues names queues within a namespace, so that test runs sharing one
@@ -88,6 +89,11 @@ type Options struct {
 	// runs their outbox relay every RelayEvery.
 	Hooks           *hook.Service
 	HookConcurrency int
+	// HookLogRetention is how long finished deliveries stay in the
+	// delivery logs (default 30 days); they are pruned every PruneEvery
+	// (default 1 h).
+	HookLogRetention time.Duration
+	PruneEvery       time.Duration
 	// Billing reports MAU usage to Stripe (queue billing) every
 	// BillingEvery (DefaultBillingEvery when zero); nil: no reporting.
 	Billing      UsageReporter
@@ -149,6 +155,7 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	}
 	if w.o.Hooks != nil {
 		w.registerHooks(mux)
+		mux.HandleFunc(TypeHookPrune, w.handleHookPrune)
 	}
 	if w.o.Billing != nil {
 		w.registerBilling(mux)
@@ -171,6 +178,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	if every := cmp.Or(w.o.RelayEvery, 10*time.Second); w.o.Hooks != nil {
 		if err := w.scheduleHookSweep(every); err != nil {
 			return fmt.Errorf("worker: register hook outbox relay: %w", err)
+		}
+		every := cmp.Or(w.o.PruneEvery, time.Hour)
+		if _, err := w.sched.Register(fmt.Sprintf("@every %s", every), asynq.NewTask(TypeHookPrune, nil),
+			asynq.Queue(w.o.Queues.Name(QueueMaintenance)), asynq.Unique(every), asynq.MaxRetry(0)); err != nil {
+			return fmt.Errorf("worker: register delivery log pruning: %w", err)
 		}
 	}
 	if every := cmp.Or(w.o.BillingEvery, DefaultBillingEvery); w.o.Billing != nil {

@@ -115,6 +115,7 @@ func serveRoles(ctx context.Context, e *env, r roles) error {
 		wo := worker.Options{
 			Redis: a.redisOpt, Queues: worker.Queues{Prefix: cfg.RedisNamespace},
 			Registry: a.deps.Registry, Logger: log, Courier: a.deps.Courier, Hooks: a.deps.Hooks,
+			HookLogRetention: cfg.HookLogRetention,
 		}
 		if a.deps.Billing != nil && a.deps.Billing.Enabled() {
 			wo.Billing = a.deps.Billing // usage reporting to Stripe

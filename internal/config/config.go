@@ -71,6 +71,9 @@ type Config struct {
 	// link-local addresses in production mode (self-hosting); dev mode
 	// always allows them.
 	HooksAllowPrivate bool `yaml:"hooks_allow_private" env:"HOOKS_ALLOW_PRIVATE"`
+	// HookLogRetention is how long finished webhook deliveries and action
+	// runs stay in a project's delivery log (default 30 days).
+	HookLogRetention time.Duration `yaml:"hook_log_retention" env:"HOOK_LOG_RETENTION"`
 
 	StripeSecretKey     string `yaml:"stripe_secret_key" env:"STRIPE_SECRET_KEY"`
 	StripeWebhookSecret string `yaml:"stripe_webhook_secret" env:"STRIPE_WEBHOOK_SECRET"`
@@ -106,22 +109,23 @@ type Config struct {
 // developer machine with local Postgres, Redis and Mailpit.
 func Default() Config {
 	return Config{
-		Mode:            ModeDev,
-		DatabaseURL:     DefaultDatabaseURL,
-		DBMaxConns:      20,
-		RedisURL:        "redis://127.0.0.1:6379/0",
-		APIAddr:         ":4433",
-		DashboardAddr:   ":4000",
-		WorkerAddr:      ":4435",
-		ProjectsDomain:  "localhost",
-		DataDir:         ".lanyard",
-		SpareSchemas:    10,
-		LogLevel:        "info",
-		LogFormat:       "json",
-		BodyLimit:       1 << 20,
-		ShutdownTimeout: 8 * time.Second,
-		SMTPURL:         "smtp://127.0.0.1:1025",
-		MailFrom:        "Lanyard <no-reply@lanyard.localhost>",
+		Mode:             ModeDev,
+		DatabaseURL:      DefaultDatabaseURL,
+		DBMaxConns:       20,
+		RedisURL:         "redis://127.0.0.1:6379/0",
+		APIAddr:          ":4433",
+		DashboardAddr:    ":4000",
+		WorkerAddr:       ":4435",
+		ProjectsDomain:   "localhost",
+		DataDir:          ".lanyard",
+		SpareSchemas:     10,
+		LogLevel:         "info",
+		LogFormat:        "json",
+		BodyLimit:        1 << 20,
+		ShutdownTimeout:  8 * time.Second,
+		HookLogRetention: 30 * 24 * time.Hour,
+		SMTPURL:          "smtp://127.0.0.1:1025",
+		MailFrom:         "Lanyard <no-reply@lanyard.localhost>",
 
 		StripeMeterEvent:       "lanyard_mau",
 		BillingDefaultPlan:     "free",
@@ -247,6 +251,9 @@ func (c *Config) validate() error {
 	}
 	if c.BodyLimit <= 0 {
 		errs = append(errs, fmt.Errorf("LANYARD_BODY_LIMIT: must be positive"))
+	}
+	if c.HookLogRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("LANYARD_HOOK_LOG_RETENTION: must be at least 1h, got %s", c.HookLogRetention))
 	}
 	if c.DBMaxConns < 2 {
 		errs = append(errs, fmt.Errorf("LANYARD_DB_MAX_CONNS: must be at least 2"))

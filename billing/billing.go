@@ -100,6 +100,9 @@ func (s *Service) Plans() *Plans { return s.plans }
 
 func (s *Service) now() time.Time { return s.clock().UTC() }
 
+// Now is the service's time (UTC): what "this month" means to it.
+func (s *Service) Now() time.Time { return s.now() }
+
 // Errors.
 var (
 	// ErrDisabled: a Stripe operation while billing is off.

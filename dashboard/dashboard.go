@@ -31,6 +31,7 @@ func API(d server.Deps) *platform.API {
 		ProjectURL:   cfg.ProjectURL,
 		DashboardURL: cfg.DashboardBaseURL(),
 		ConsoleSlug:  ConsoleSlug,
+		Billing:      d.Billing,
 		BodyLimit:    cfg.BodyLimit,
 		Log:          d.Log,
 	})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/lanyard-id/lanyard/billing"
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/errx"
 	"github.com/lanyard-id/lanyard/internal/pagetoken"
@@ -79,6 +80,9 @@ type Options struct {
 	ConsoleSlug string
 	// InvitationTTL is how long an invitation stays valid (7 days).
 	InvitationTTL time.Duration
+	// Billing serves the Billing page (plans, usage, Checkout and the
+	// customer portal); nil answers its endpoints with 503.
+	Billing *billing.Service
 	// BodyLimit bounds request bodies (bytes; 1 MiB when zero).
 	BodyLimit int64
 	Log       *slog.Logger

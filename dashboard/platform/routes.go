@@ -30,6 +30,11 @@ func (a *API) Routes(r gin.IRouter) {
 	g.POST("/workspaces/:workspace/tokens", w(a.createToken))
 	g.DELETE("/workspaces/:workspace/tokens/:token", w(a.revokeToken))
 
+	g.GET("/workspaces/:workspace/billing", w(a.getBilling))
+	g.GET("/workspaces/:workspace/billing/usage", w(a.getBillingUsage))
+	g.POST("/workspaces/:workspace/billing/checkout", w(a.startCheckout))
+	g.POST("/workspaces/:workspace/billing/portal", w(a.openPortal))
+
 	g.GET("/workspaces/:workspace/projects", w(a.listProjects))
 	g.POST("/workspaces/:workspace/projects", w(a.createProject))
 	g.GET("/projects/:project", w(a.getProject))

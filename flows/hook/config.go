@@ -461,6 +461,30 @@ func (c *Config) each(fn func(place string, h *Hook) error) error {
 	return nil
 }
 
+// Use is what a configuration uses of the plan-gated features.
+type Use struct {
+	// Hooks counts webhooks and JavaScript actions (not built-ins).
+	Hooks int
+	// JSActions counts JavaScript actions.
+	JSActions int
+}
+
+// use counts what c uses of the plan-gated features.
+func (c *Config) use() Use {
+	var u Use
+	_ = c.each(func(_ string, h *Hook) error {
+		switch {
+		case h.Action != nil:
+			u.Hooks++
+			u.JSActions++
+		case h.Webhook != nil:
+			u.Hooks++
+		}
+		return nil
+	})
+	return u
+}
+
 var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // headerNameRE is an HTTP token.

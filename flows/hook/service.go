@@ -42,6 +42,22 @@ type Options struct {
 	RelayGrace time.Duration
 	Lease      time.Duration
 	Logger     *slog.Logger
+	// Gate, when set, is asked before a configuration is saved, with what
+	// it uses of the plan-gated features; its error (a 403 that names the
+	// plan needed) refuses the save and nothing is stored. Nil allows
+	// everything (the billing package sets it through internal/server).
+	Gate Gate
+}
+
+// Gate decides whether project p may save a configuration that uses u.
+type Gate func(ctx context.Context, p *tenant.Project, u Use) error
+
+// WithGate returns a Service that shares s's state and checks g before
+// every save.
+func (s *Service) WithGate(g Gate) *Service {
+	c := *s
+	c.o.Gate = g
+	return &c
 }
 
 // Service stores hook configuration, runs synchronous hooks in flows,
@@ -118,6 +134,11 @@ func (s *Service) Save(ctx context.Context, p *tenant.Project, c Config) (Config
 	})
 	if checkErr != nil {
 		return Config{}, checkErr
+	}
+	if s.o.Gate != nil {
+		if err := s.o.Gate(ctx, p, c.use()); err != nil {
+			return Config{}, err
+		}
 	}
 	revealed := map[string]string{}
 	err := s.o.DB.InTx(ctx, p, func(tx tenant.Tx) error {

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/lanyard-id/lanyard/billing"
+	"github.com/lanyard-id/lanyard/flows/hook"
 	"github.com/lanyard-id/lanyard/internal/httpx"
 	"github.com/lanyard-id/lanyard/tenant"
 )
@@ -31,4 +34,17 @@ func (d Deps) readOnlyOverLimit() gin.HandlerFunc {
 			httpx.WriteError(c, err)
 		}
 	}
+}
+
+// gatedHooks is the hook service whose saves the workspace plan gates
+// (JavaScript actions, the number of hooks: billing.Service.AllowHooks,
+// which with billing off gates only workspaces an operator put on a plan).
+func (d Deps) gatedHooks() *hook.Service {
+	if d.Billing == nil {
+		return d.Hooks
+	}
+	b := d.Billing
+	return d.Hooks.WithGate(func(ctx context.Context, p *tenant.Project, u hook.Use) error {
+		return b.AllowHooks(ctx, p, billing.HookUse{Hooks: u.Hooks, JSActions: u.JSActions})
+	})
 }

@@ -14,7 +14,7 @@ func hookRoutes(d Deps, _, admin *gin.RouterGroup) {
 		return
 	}
 	admin.GET("/hooks", httpx.Wrap(hook.GetConfig(d.Hooks)))
-	admin.PUT("/hooks", httpx.Wrap(hook.PutConfig(d.Hooks)))
+	admin.PUT("/hooks", httpx.Wrap(hook.PutConfig(d.gatedHooks())))
 	admin.GET("/hooks/deliveries", httpx.Wrap(hook.ListDeliveries(d.Hooks)))
 	admin.GET("/hooks/deliveries/:id", httpx.Wrap(hook.GetDelivery(d.Hooks)))
 	admin.POST("/hooks/deliveries/:id/replay", httpx.Wrap(hook.ReplayDelivery(d.Hooks)))

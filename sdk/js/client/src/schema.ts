@@ -708,7 +708,11 @@ export interface paths {
          * @description Lanyard. Validates and stores the project's hooks. Refused with 400
          *     and the place of the problem (bad URL, unknown hook, a script that
          *     does not compile — with details.line and details.column, an address
-         *     a hosted project may not reach).
+         *     a hosted project may not reach). Refused with 403 when the
+         *     workspace's plan does not allow it (JavaScript actions:
+         *     billing_feature_js_actions; more hooks than the plan's count:
+         *     billing_hook_limit); the reason names the plan needed and nothing is
+         *     stored.
          */
         put: operations["setHookConfig"];
         post?: never;
@@ -1212,6 +1216,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace}/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the workspace's id */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        /** @description The workspace's plan, period, monthly active users per project and in total, projected overage and every plan (viewer). */
+        get: operations["platformGetBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/billing/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the workspace's id */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        /** @description Day by day, the identities active and the cumulative monthly active users of a calendar month (viewer). */
+        get: operations["platformGetBillingUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the workspace's id */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description A Stripe Checkout session that subscribes the workspace to a plan
+         *     (owner). The return URLs default to the workspace's Billing page and
+         *     must be on the dashboard's origin. Billing off: 400 billing_disabled;
+         *     an unknown plan or one not sold online: 400; Stripe unreachable: 502
+         *     and nothing is changed.
+         */
+        post: operations["platformStartCheckout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the workspace's id */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description A Stripe customer portal session (payment methods, invoices,
+         *     cancellation) for the workspace (owner). Billing off: 400
+         *     billing_disabled; no Stripe customer yet: 400 billing_no_customer.
+         */
+        post: operations["platformOpenBillingPortal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace}/projects": {
         parameters: {
             query?: never;
@@ -1494,6 +1588,82 @@ export interface components {
             user_agent: string;
             /** Format: date-time */
             created_at: string;
+        };
+        /** @description A billing plan. A zero limit (included_mau, project_limit, features.hooks) means unlimited. */
+        platformBillingPlan: {
+            name: string;
+            title: string;
+            /** @description monthly active users included in the base price */
+            included_mau: number;
+            /** @description registrations stop past included_mau (plus the installation's grace margin) */
+            hard_mau_cap: boolean;
+            project_limit: number;
+            monthly_price_cents: number;
+            /** @description price of each started thousand MAU past included_mau */
+            overage_cents_per_1000: number;
+            features: {
+                custom_domains: boolean;
+                /** @description webhooks and JavaScript actions per project; 0: unlimited */
+                hooks: number;
+                js_actions: boolean;
+                smtp: boolean;
+                audit_retention_days: number;
+            };
+        };
+        platformBilling: {
+            /** @description false: billing is off on this installation (no Stripe key); every workspace is on the default plan */
+            enabled: boolean;
+            plan: components["schemas"]["platformBillingPlan"];
+            /** @description Stripe's status of the subscription; empty when there is none */
+            subscription_status: string;
+            /** Format: date-time */
+            current_period_end?: string;
+            /**
+             * Format: date-time
+             * @description set while a failed payment is retried: the paid plan holds until then
+             */
+            grace_until?: string;
+            /** @description the subscription's current period, else the calendar month (UTC) */
+            period: {
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+            };
+            /** @description monthly active users of the current calendar month (UTC) */
+            mau: {
+                total: number;
+                projects: {
+                    /** Format: uuid */
+                    project_id: string;
+                    slug: string;
+                    name: string;
+                    mau: number;
+                }[];
+            };
+            /** @description what the month's MAU so far cost on top of the base price */
+            projected_overage_cents: number;
+            /** @enum {string} */
+            currency: "usd";
+            plans: components["schemas"]["platformBillingPlan"][];
+            /** @description the workspace has a Stripe customer, so the customer portal can be opened */
+            customer_portal: boolean;
+        };
+        platformBillingUsage: {
+            month: string;
+            /** @description every day of a past month, the days so far of the current one, none of a future one */
+            days: {
+                /** Format: date */
+                date: string;
+                /** @description distinct identities active that day across the workspace's projects */
+                active: number;
+                /** @description the month's distinct identities up to and including that day */
+                mau: number;
+            }[];
+        };
+        platformBillingSession: {
+            /** @description the Stripe page to send the browser to */
+            url: string;
         };
         platformAuditList: {
             items: components["schemas"]["platformAuditEvent"][];
@@ -3686,6 +3856,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["error"];
+            403: components["responses"]["error"];
             default: components["responses"]["error"];
         };
     };
@@ -4956,6 +5127,132 @@ export interface operations {
         requestBody?: never;
         responses: {
             204: components["responses"]["emptyResponse"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetBilling: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the workspace's id */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the workspace's billing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["platformBilling"];
+                };
+            };
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetBillingUsage: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM (UTC); default: the current month */
+                month?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the workspace's id */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the month's days */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["platformBillingUsage"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformStartCheckout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the workspace's id */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    plan: string;
+                    success_url?: string;
+                    cancel_url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the Checkout session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["platformBillingSession"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformOpenBillingPortal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the workspace's id */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    return_url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the portal session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["platformBillingSession"];
+                };
+            };
+            400: components["responses"]["error"];
             401: components["responses"]["error"];
             403: components["responses"]["error"];
             404: components["responses"]["error"];

@@ -179,10 +179,22 @@ func (m *Manager) Import(ctx context.Context, p *tenant.Project, r io.Reader, o 
 		return res, fmt.Errorf("identity.Manager.Import: read: %w", readErr)
 	}
 	err = m.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		if res.Imported >= analyzeAfter {
+			// The planner's statistics of a project that just grew by a
+			// bulk import are those of a small one until autovacuum runs.
+			if _, err := tx.Exec(ctx, `ANALYZE identities, identity_credentials, identity_credential_identifiers,
+				identity_verifiable_addresses, identity_recovery_addresses`); err != nil {
+				return err
+			}
+		}
 		return writeAudit(ctx, tx, o.Actor, "identity.import", "", map[string]any{"imported": res.Imported, "failed": len(res.Failed)})
 	})
 	return res, err
 }
+
+// analyzeAfter is the import size after which the identity tables'
+// statistics are gathered at once.
+const analyzeAfter = 10000
 
 func reasonOf(err error) string {
 	var xe *errx.Error

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/internal/db"
 	"github.com/lanyard-id/lanyard/migrations"
 	"github.com/lanyard-id/lanyard/tenant"
 )
@@ -98,6 +99,7 @@ func setup() (*Env, func(), error) {
 		return nil, nil, err
 	}
 	pcfg.MaxConns = 16
+	db.Tune(pcfg)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, nil, err

@@ -10,7 +10,7 @@ REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -s -w -X github.com/lanyard-id/lanyard/internal/buildinfo.Version=$(VERSION) -X github.com/lanyard-id/lanyard/internal/buildinfo.Revision=$(REVISION)
 GOTESTFLAGS ?=
 
-.PHONY: help run build services test test-go test-js deps-js bench bench-projects faults vet fmt clean
+.PHONY: help run build web services test test-go test-js deps-js bench bench-projects faults vet fmt clean
 
 help:
 	@echo "make run     build and start Lanyard (API :4433, dashboard :4000) with local services"
@@ -18,7 +18,7 @@ help:
 	@echo "make bench   run the benchmarks"
 	@echo "make build   build $(BIN)"
 
-build:
+build: web
 	$(GO) build -tags nomsgpack -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lanyard
 
 services:
@@ -29,9 +29,17 @@ run: build services
 	LANYARD_MODE=$${LANYARD_MODE:-dev} ./$(BIN) serve
 
 deps-js:
-	@if [ -f sdk/js/package.json ]; then cd sdk/js && npm ci --no-audit --no-fund --loglevel=error; fi
+	@if [ -f sdk/js/package.json ] && command -v npm >/dev/null; then cd sdk/js && npm ci --no-audit --no-fund --loglevel=error; fi
 
-test: services deps-js test-go test-js
+# The dashboard's React app (sdk/js/dashboard), built into dashboard/web/dist
+# and embedded by the Go build. Without npm the binary serves a page saying
+# the app is not built.
+web: deps-js
+	@if ! command -v npm >/dev/null; then echo "web: npm is not installed; the dashboard app is not built" >&2; \
+	elif [ -f sdk/js/package.json ]; then cd sdk/js && npm run --silent build -w @lanyard/dashboard; fi
+
+# The release binary is built last: it fails when it grows past 25 MB.
+test: services deps-js web test-go test-js build-static
 
 test-go:
 	$(GO) vet ./...
@@ -56,6 +64,8 @@ bench: services
 	$(GO) test -run '^$$' -bench ActionRun -benchtime 20000x ./flows/hook/
 	$(GO) test -run '^$$' -bench RegistrationWithAction -benchtime 300x ./flows/hook/
 	$(GO) test -run '^$$' -bench AsyncWebhookDelivery -benchtime 2000x ./flows/hook/
+	$(GO) test -run '^$$' -bench PlatformLists -benchtime 200x ./dashboard/
+	$(GO) test -run '^$$' -bench PlatformIdentityList -benchtime 200x ./dashboard/
 
 # The mail fault test alone (it also runs in make test): 200 sign-ups while
 # the queue's Redis and a worker process are killed.

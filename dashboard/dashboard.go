@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lanyard-id/lanyard/dashboard/platform"
+	"github.com/lanyard-id/lanyard/dashboard/web"
 	"github.com/lanyard-id/lanyard/internal/errx"
 	"github.com/lanyard-id/lanyard/internal/httpx"
 	"github.com/lanyard-id/lanyard/internal/pagetoken"
@@ -41,13 +42,17 @@ func API(d server.Deps) *platform.API {
 // internal/server with the platform API under /api/v1 and the console
 // project's self-service flows, sessions and schemas on the dashboard's
 // own origin (/self-service/..., /sessions/..., /schemas), so that the
-// account's session cookie is first-party to the platform API.
+// account's session cookie is first-party to the platform API. Every other
+// GET is the React app (dashboard/web); a path no route takes under the
+// API prefixes stays a 404 in the error envelope.
 func Router(d server.Deps) *gin.Engine {
 	api := API(d)
 	base := d.Config.DashboardBaseURL()
 	return server.DashboardRouterWith(d, func(r *gin.Engine) {
 		api.Routes(r)
 		server.ConsoleRoutes(d, r, bindConsole(d.Registry, base))
+		app := web.Handler()
+		r.NoRoute(func(c *gin.Context) { app.Serve(c.Writer, c.Request, func() { httpx.NotFound(c) }) })
 	})
 }
 

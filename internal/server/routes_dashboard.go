@@ -29,15 +29,8 @@ func DashboardRouterWith(d Deps, mount Mount) *gin.Engine {
 	if d.Billing != nil {
 		r.POST(billing.WebhookPath, httpx.BodyLimit(d.Config.BodyLimit), d.Billing.WebhookHandler())
 	}
-	r.GET("/", func(c *gin.Context) {
-		c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(dashboardPlaceholder))
-	})
 	return r
 }
-
-const dashboardPlaceholder = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Lanyard</title></head>
-<body><h1>Lanyard</h1><p>The dashboard is not built into this binary yet. Projects are managed with
-<code>lanyard project create|list|delete</code>.</p></body></html>`
 
 // ConsoleRoutes serves the public API of one project (self-service flows,
 // sessions, schemas) on r for requests that bind accepts; bind must bind

@@ -693,6 +693,7 @@ var chartSettings = []string{
 	"LANYARD_SHUTDOWN_TIMEOUT", "LANYARD_SMTP_URL", "LANYARD_MAIL_FROM", "LANYARD_STRIPE_SECRET_KEY",
 	"LANYARD_STRIPE_WEBHOOK_SECRET", "LANYARD_STRIPE_API_BASE", "LANYARD_HASH_ALGORITHM",
 	"LANYARD_ARGON2_MEMORY", "LANYARD_ARGON2_ITERATIONS", "LANYARD_ARGON2_PARALLELISM", "LANYARD_BCRYPT_COST",
+	"LANYARD_DASHBOARD_URL", "LANYARD_HOOK_LOG_RETENTION",
 }
 
 // TestHelmEnvCoversSettings: with every plain setting given a value, each
@@ -709,6 +710,7 @@ func TestHelmEnvCoversSettings(t *testing.T) {
 		"--set", "config.hash.argon2Iterations=3",
 		"--set", "config.hash.argon2Parallelism=2",
 		"--set", "config.hash.bcryptCost=13",
+		"--set", "config.hookLogRetention=168h",
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -88,6 +88,10 @@ credentials from the existing Secret. Called with
 {{- $v := .root.Values -}}
 {{- $c := $v.config -}}
 {{- $h := $c.hash -}}
+{{- $dashboardURL := $c.dashboardURL -}}
+{{- if and (not $dashboardURL) $v.ingress.enabled $v.ingress.dashboard.host }}
+{{- $dashboardURL = printf "https://%s" $v.ingress.dashboard.host -}}
+{{- end }}
 {{- $plain := dict
   "LANYARD_MODE" $c.mode
   "LANYARD_PROJECTS_DOMAIN" $c.projectsDomain
@@ -107,6 +111,8 @@ credentials from the existing Secret. Called with
   "LANYARD_SHUTDOWN_TIMEOUT" $c.shutdownTimeout
   "LANYARD_MAIL_FROM" $c.mailFrom
   "LANYARD_STRIPE_API_BASE" $c.stripeAPIBase
+  "LANYARD_DASHBOARD_URL" $dashboardURL
+  "LANYARD_HOOK_LOG_RETENTION" $c.hookLogRetention
 -}}
 {{- range $name := keys $plain | sortAlpha }}
 {{- $value := get $plain $name }}

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -157,6 +158,15 @@ func (h *App) load(name string) (*file, bool) {
 		return f, f != nil
 	}
 	body, err := fs.ReadFile(h.fs, name)
+	var gz []byte
+	if err != nil {
+		// The build stores the app's larger text files gzipped only
+		// (name.gz), which keeps the binary small; the plain body is
+		// made once for the clients that do not take gzip.
+		if gz, err = fs.ReadFile(h.fs, name+".gz"); err == nil {
+			body, err = gunzip(gz)
+		}
+	}
 	if err != nil {
 		// Directories and missing files; not cached, so that the map
 		// cannot grow with arbitrary request paths.
@@ -167,7 +177,9 @@ func (h *App) load(name string) (*file, bool) {
 	if f.ctype == "" {
 		f.ctype = http.DetectContentType(body)
 	}
-	if compressible(f.ctype) && len(body) > 512 {
+	if gz != nil {
+		f.gz = gz
+	} else if compressible(f.ctype) && len(body) > 512 {
 		var b bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
 		_, _ = zw.Write(body)
@@ -178,6 +190,15 @@ func (h *App) load(name string) (*file, bool) {
 	}
 	h.cache[name] = f
 	return f, true
+}
+
+func gunzip(gz []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(zr)
 }
 
 func compressible(ctype string) bool {

@@ -147,3 +147,28 @@ func TestWebPlaceholderWhenNotBuilt(t *testing.T) {
 		t.Fatal("built() is wrong")
 	}
 }
+
+// The build stores larger text assets gzipped only (name.gz): they are
+// served as name, gzipped to clients that take it and plain to others.
+func TestWebServesPrecompressedAssets(t *testing.T) {
+	js := strings.Repeat("export const lanyard = 'dashboard';\n", 50)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(js))
+	_ = zw.Close()
+	a := newApp(fstest.MapFS{
+		"index.html":                {Data: []byte(`<!doctype html><div id="root"></div>`)},
+		"assets/index-def456.js.gz": {Data: gz.Bytes()},
+	})
+	r := get(t, a, "GET", "/assets/index-def456.js", map[string]string{"Accept-Encoding": "gzip"})
+	if r.code != 200 || r.header.Get("Content-Encoding") != "gzip" || r.body != gz.String() || !strings.Contains(r.header.Get("Content-Type"), "javascript") {
+		t.Fatalf("gzip client: %d %v", r.code, r.header)
+	}
+	r = get(t, a, "GET", "/assets/index-def456.js", nil)
+	if r.code != 200 || r.header.Get("Content-Encoding") != "" || r.body != js {
+		t.Fatalf("plain client: %d %v %q", r.code, r.header, r.body)
+	}
+	if r := get(t, a, "GET", "/assets/missing.js", nil); !r.notFound {
+		t.Fatalf("a missing asset: %d", r.code)
+	}
+}

@@ -67,8 +67,9 @@ func (d *DB) pool(p *Project) (*pgxpool.Pool, error) {
 // by DB.InTx, so tenant-scoped code cannot run without a project; a zero Tx
 // refuses every call with ErrNoProject.
 type Tx struct {
-	conn    *pgx.Conn
-	project *Project
+	conn     *pgx.Conn
+	project  *Project
+	settings *settingsMemo
 }
 
 // Project is the project this transaction belongs to.
@@ -186,7 +187,7 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 			panic(r)
 		}
 	}()
-	if err := fn(Tx{conn: conn, project: p}); err != nil {
+	if err := fn(Tx{conn: conn, project: p, settings: &settingsMemo{}}); err != nil {
 		rollback()
 		return err
 	}

@@ -55,4 +55,10 @@ func (a *API) Routes(r gin.IRouter) {
 	g.GET("/projects/:project/identities/:id/sessions", w(a.proxy(RoleViewer, "", sessions)))
 	g.DELETE("/projects/:project/identities/:id/sessions", w(a.proxy(RoleAdmin, "identity.sessions_revoke", sessions)))
 	g.POST("/projects/:project/identities/:id/recovery-code", w(a.recoveryCode()))
+
+	// A project's hooks and email settings (http_hooks_email.go).
+	a.hookEmailRoutes(g)
+
+	// A project's authentication settings, schemas and CORS (http_settings.go).
+	a.settingsRoutes(g)
 }

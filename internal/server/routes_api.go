@@ -47,6 +47,7 @@ func projectRoutes(d Deps, g *gin.RouterGroup, cors *flows.CORSPolicies, extra E
 	courierRoutes(d, pub, admin)
 	corsRoutes(cors, admin)
 	hookRoutes(d, pub, admin)
+	settingsRoutes(d, admin)
 
 	if extra != nil {
 		extra(pub, admin)

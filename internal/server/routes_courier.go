@@ -8,11 +8,16 @@ import (
 )
 
 // courierRoutes lists the courier endpoints of a project: the admin
-// message log (Kratos CourierApi).
+// message log (Kratos CourierApi) and the project's own SMTP server
+// (Lanyard).
 func courierRoutes(d Deps, _, admin *gin.RouterGroup) {
 	if d.Courier == nil {
 		return
 	}
 	admin.GET("/courier/messages", httpx.Wrap(courier.ListMessages(d.Courier)))
 	admin.GET("/courier/messages/:id", httpx.Wrap(courier.GetMessage(d.Courier)))
+	admin.GET("/courier/smtp", httpx.Wrap(courier.GetSMTP(d.Courier)))
+	admin.PUT("/courier/smtp", httpx.Wrap(courier.PutSMTP(d.Courier)))
+	admin.DELETE("/courier/smtp", httpx.Wrap(courier.DeleteSMTP(d.Courier)))
+	admin.POST("/courier/smtp/test", httpx.Wrap(courier.TestSMTP(d.Courier)))
 }

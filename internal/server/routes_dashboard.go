@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/lanyard-id/lanyard/billing"
+	"github.com/lanyard-id/lanyard/flows"
 	"github.com/lanyard-id/lanyard/internal/httpx"
 	"github.com/lanyard-id/lanyard/tenant"
 )
@@ -64,6 +65,10 @@ func ProjectAdmin(d Deps) http.Handler {
 	admin := r.Group("/admin", tenant.Require, httpx.NoCache)
 	identityRoutes(d, unused, admin)
 	flowRoutes(d, unused, admin)
+	corsRoutes(&flows.CORSPolicies{DB: d.DB}, admin)
+	settingsRoutes(d, admin)
+	hookRoutes(d, unused, admin)
+	courierRoutes(d, unused, admin)
 	return r
 }
 

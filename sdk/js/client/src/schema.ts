@@ -124,7 +124,8 @@ export interface paths {
             cookie?: never;
         };
         get: operations["adminGetIdentitySchema"];
-        put?: never;
+        /** @description Lanyard. Creates or replaces the identity schema id with the body, a JSON Schema (draft-07 or 2020-12) whose traits carry the ory.sh/kratos extension; at least one trait must be a login identifier. ?default=true makes it the project's default. A body that is not JSON is refused with 400 invalid_identity_schema and error.details.line / error.details.column; an invalid schema with 400 and the reason. Nothing is stored on error. Existing identities are checked against the new version on their next write. */
+        put: operations["setIdentitySchema"];
         post?: never;
         delete?: never;
         options?: never;
@@ -677,6 +678,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/courier/smtp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Lanyard. The project's own SMTP server, without its password; 404 when the project uses the platform's SMTP server. */
+        get: operations["getCourierSMTP"];
+        /** @description Lanyard. Validates and stores the project's SMTP server; a save without a password keeps the stored one. */
+        put: operations["setCourierSMTP"];
+        post?: never;
+        /** @description Lanyard. Removes the project's SMTP server; mail goes through the platform's server again. */
+        delete: operations["deleteCourierSMTP"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/courier/smtp/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Lanyard. Sends a test email synchronously through the project's SMTP server (or the settings in the body, to try them before saving). A server that refuses or cannot be reached answers 400 smtp_test_failed with its error text in the reason and in details.smtp_error. */
+        post: operations["testCourierSMTP"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/cors": {
         parameters: {
             query?: never;
@@ -693,6 +730,24 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/admin/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Lanyard. The project's authentication settings: registration, flow lifetime, return_to allow-list, password policy, session lifetime, verification and recovery methods, brute-force limits. */
+        get: operations["getProjectConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Lanyard. Changes the settings named in the body. An invalid value is refused with 400, error.details.field (such as password.min_length) and error.details.message, and nothing is stored. Flows apply a change at once; session settings within a few seconds on every API process. */
+        patch: operations["patchProjectConfig"];
         trace?: never;
     };
     "/admin/hooks": {
@@ -1470,6 +1525,250 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/hooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** @description The project's hooks, as GET /admin/hooks answers them (no secrets). */
+        get: operations["platformGetHooks"];
+        /** @description As PUT /admin/hooks (admin; audited hooks.update): 400 with the place of the problem (details.line and details.column for a script), 403 billing_feature_js_actions or billing_hook_limit when the plan does not allow it. New signing secrets are in this answer only. */
+        put: operations["platformSetHooks"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/hooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** @description The delivery log, as GET /admin/hooks/deliveries answers it (Link headers page). */
+        get: operations["platformListHookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/hooks/deliveries/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["platformGetHookDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/hooks/deliveries/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description As POST /admin/hooks/deliveries/{id}/replay (admin; audited hooks.replay). */
+        post: operations["platformReplayHookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/email/smtp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** @description The project's own SMTP server (no password); 404 when it uses the platform's SMTP server. */
+        get: operations["platformGetSMTP"];
+        /** @description As PUT /admin/courier/smtp (admin; audited email.smtp_update). */
+        put: operations["platformSetSMTP"];
+        post?: never;
+        /** @description Back to the platform's SMTP server (admin; audited email.smtp_delete). */
+        delete: operations["platformDeleteSMTP"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/email/smtp/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description As POST /admin/courier/smtp/test (admin; audited email.test_send). */
+        post: operations["platformTestSMTP"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/email/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** @description The project's email log, as GET /admin/courier/messages answers it (Link headers page). */
+        get: operations["platformListCourierMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/email/messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["platformGetCourierMessage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** @description The project's authentication settings, as GET /admin/config answers them. */
+        get: operations["platformGetProjectConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description As PATCH /admin/config (admin; audited config.update with data.section authentication). */
+        patch: operations["platformPatchProjectConfig"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/cors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** @description The project's CORS policy, as GET /admin/cors answers it. */
+        get: operations["platformGetCorsPolicy"];
+        /** @description As PUT /admin/cors (admin; audited config.update with data.section cors). */
+        put: operations["platformSetCorsPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/schemas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** @description The project's identity schemas, the default first, as GET /admin/schemas answers them. */
+        get: operations["platformListIdentitySchemas"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/schemas/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description One raw identity schema, as GET /admin/schemas/{id} answers it. */
+        get: operations["platformGetIdentitySchema"];
+        /** @description As PUT /admin/schemas/{id} (admin; audited schema.update): 400 invalid_identity_schema with error.details.line and error.details.column when the body is not JSON. */
+        put: operations["platformSetIdentitySchema"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1477,6 +1776,92 @@ export interface components {
         corsPolicy: {
             /** @description origins such as https://app.example.com; https://*.example.com allows every subdomain */
             allowed_origins: string[];
+        };
+        /** @description Lanyard. The authentication settings an admin may change, with defaults filled in. */
+        adminConfig: {
+            /** @description sign-up is on */
+            registration_enabled: boolean;
+            /** @description how long a self-service flow may be used */
+            flow_lifespan_minutes: number;
+            /** @description how recent a login must be to change credentials or identifier traits */
+            privileged_session_max_age_minutes: number;
+            /** @description where a browser goes after a flow without return_to; "" is the project URL; may start with {base} */
+            default_browser_return_url: string;
+            /** @description absolute http(s) URLs return_to may point at besides the project URL (https://*.example.com for subdomains) */
+            allowed_return_urls: string[];
+            password: {
+                min_length: number;
+                /** @description refuse passwords on the list of common and breached passwords */
+                common_password_check: boolean;
+                /** @description refuse passwords too similar to an identifier */
+                identifier_similarity_check: boolean;
+            };
+            session: {
+                /** @description lifetime from issue or from the last extension */
+                lifespan_minutes: number;
+                /** @description a used session is extended when less than half its lifespan remains */
+                sliding: boolean;
+                /** @description absolute limit from issue (at least lifespan_minutes) */
+                max_lifespan_minutes: number;
+                /** @description POST /sessions/refresh is allowed */
+                client_refresh: boolean;
+                /** @description the session cookie has a Max-Age */
+                cookie_persistent: boolean;
+            };
+            login: {
+                require_verified_address: boolean;
+            };
+            verification: {
+                /** @enum {string} */
+                use: "code" | "link";
+            };
+            recovery: {
+                /** @enum {string} */
+                use: "code" | "link";
+                revoke_active_sessions: boolean;
+            };
+            /** @description brute-force limits per scope (login:ip, login:identifier, registration:ip, recovery:address, ...) */
+            limits: {
+                [key: string]: components["schemas"]["adminLimit"];
+            };
+        };
+        adminLimit: {
+            rate: number;
+            period_seconds: number;
+            burst: number;
+        };
+        /** @description Any subset of adminConfig; limits replaces the scopes it names. */
+        adminConfigPatch: {
+            registration_enabled?: boolean;
+            flow_lifespan_minutes?: number;
+            privileged_session_max_age_minutes?: number;
+            default_browser_return_url?: string;
+            allowed_return_urls?: string[];
+            password?: {
+                min_length?: number;
+                common_password_check?: boolean;
+                identifier_similarity_check?: boolean;
+            };
+            session?: {
+                lifespan_minutes?: number;
+                sliding?: boolean;
+                max_lifespan_minutes?: number;
+                client_refresh?: boolean;
+                cookie_persistent?: boolean;
+            };
+            login?: {
+                require_verified_address?: boolean;
+            };
+            verification?: {
+                use?: string;
+            };
+            recovery?: {
+                use?: string;
+                revoke_active_sessions?: boolean;
+            };
+            limits?: {
+                [key: string]: components["schemas"]["adminLimit"];
+            };
         };
         /** Format: date-time */
         platformNullableTime: string | null;
@@ -2235,6 +2620,29 @@ export interface components {
             updated_at: string;
             attempt_log?: components["schemas"]["hookAttempt"][];
         };
+        /** @description Lanyard. A project's own SMTP server. The password is write-only: reads leave it out and set has_password; a save without one keeps the stored password (sealed at rest). */
+        courierSMTPSettings: {
+            host: string;
+            port: number;
+            /** @enum {string} */
+            security: "starttls" | "tls" | "none" | "";
+            username?: string;
+            password?: string;
+            readonly has_password?: boolean;
+            /** @description the sender; empty for the platform's sender */
+            from_address?: string;
+            /** Format: date-time */
+            readonly updated_at?: string;
+        };
+        courierSMTPTestBody: {
+            /** @description the recipient's email address */
+            to: string;
+            settings?: components["schemas"]["courierSMTPSettings"];
+        };
+        courierSMTPTestResult: {
+            sent: boolean;
+            to: string;
+        };
         updateLoginFlowBody: {
             /** @description the strategy: password, ... */
             method: string;
@@ -2549,6 +2957,37 @@ export interface operations {
                 };
             };
             404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    setIdentitySchema: {
+        parameters: {
+            query?: {
+                default?: boolean;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description the stored schema */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["identitySchemaContainer"];
+                };
+            };
+            400: components["responses"]["error"];
+            413: components["responses"]["error"];
             default: components["responses"]["error"];
         };
     };
@@ -3765,6 +4204,93 @@ export interface operations {
             default: components["responses"]["error"];
         };
     };
+    getCourierSMTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierSMTPSettings"];
+                };
+            };
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    setCourierSMTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["courierSMTPSettings"];
+            };
+        };
+        responses: {
+            /** @description the stored settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierSMTPSettings"];
+                };
+            };
+            400: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    deleteCourierSMTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["emptyResponse"];
+            default: components["responses"]["error"];
+        };
+    };
+    testCourierSMTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["courierSMTPTestBody"];
+            };
+        };
+        responses: {
+            /** @description the server took the email */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierSMTPTestResult"];
+                };
+            };
+            400: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
     getCorsPolicy: {
         parameters: {
             query?: never;
@@ -3806,6 +4332,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["corsPolicy"];
+                };
+            };
+            400: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    getProjectConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["adminConfig"];
+                };
+            };
+            default: components["responses"]["error"];
+        };
+    };
+    patchProjectConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["adminConfigPatch"];
+            };
+        };
+        responses: {
+            /** @description the settings after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["adminConfig"];
                 };
             };
             400: components["responses"]["error"];
@@ -5707,6 +6280,527 @@ export interface operations {
             401: components["responses"]["error"];
             403: components["responses"]["error"];
             404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetHooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the hook configuration */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["hookConfig"];
+                };
+            };
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformSetHooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["hookConfig"];
+            };
+        };
+        responses: {
+            /** @description the stored configuration */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["hookConfig"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformListHookDeliveries: {
+        parameters: {
+            query?: {
+                status?: "pending" | "delivering" | "succeeded" | "failed";
+                hook_id?: string;
+                flow?: string;
+                mode?: "sync" | "async";
+                page_size?: number;
+                page_token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of deliveries, newest first */
+            200: {
+                headers: {
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["hookDelivery"][];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetHookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the delivery with its attempts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["hookDelivery"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformReplayHookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the new delivery, queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["hookDelivery"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            409: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetSMTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierSMTPSettings"];
+                };
+            };
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformSetSMTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["courierSMTPSettings"];
+            };
+        };
+        responses: {
+            /** @description the stored settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierSMTPSettings"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformDeleteSMTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["emptyResponse"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformTestSMTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["courierSMTPTestBody"];
+            };
+        };
+        responses: {
+            /** @description the server took the email */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierSMTPTestResult"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformListCourierMessages: {
+        parameters: {
+            query?: {
+                status?: "queued" | "processing" | "sent" | "abandoned";
+                recipient?: string;
+                page_size?: number;
+                page_token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of messages, newest first */
+            200: {
+                headers: {
+                    Link: components["headers"]["Link"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierMessage"][];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetCourierMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the message with its dispatches */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierMessage"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetProjectConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["adminConfig"];
+                };
+            };
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformPatchProjectConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["adminConfigPatch"];
+            };
+        };
+        responses: {
+            /** @description the settings after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["adminConfig"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetCorsPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["corsPolicy"];
+                };
+            };
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformSetCorsPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["corsPolicy"];
+            };
+        };
+        responses: {
+            /** @description the stored policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["corsPolicy"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformListIdentitySchemas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the schemas */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["identitySchemas"];
+                };
+            };
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetIdentitySchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the raw identity schema */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformSetIdentitySchema: {
+        parameters: {
+            query?: {
+                default?: boolean;
+            };
+            header?: never;
+            path: {
+                project: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description the stored schema */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["identitySchemaContainer"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            413: components["responses"]["error"];
             default: components["responses"]["error"];
         };
     };

@@ -12,6 +12,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -311,6 +312,170 @@ test("dashboard: sign up, project, API key, users, billing", { skip, timeout: 24
     }
     await shot("audit");
 
+    // ---- Hooks and Email pages (project settings) ----------------------
+    {
+      // A local webhook receiver: the project's sign-ups call it inline.
+      const received = [];
+      const receiver = createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", () => {
+          received.push(body);
+          res.writeHead(200, { "Content-Type": "application/json" });
+          res.end('{"ok":true}');
+        });
+      });
+      await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
+      const hookURL = `http://127.0.0.1:${receiver.address().port}/hook`;
+      try {
+        await page.goto(`${app}/projects/${projectId}`);
+        await page.getByRole("link", { name: "Hooks", exact: true }).click();
+        await page.waitForURL(/\/hooks$/);
+        const editor = page.getByTestId("hooks-json");
+        await see(editor, "the hooks editor");
+        assert.match(await editor.inputValue(), /"session"/, "the default hooks");
+        const withHook = (url) =>
+          JSON.stringify(
+            { registration: { after: { hooks: [{ hook: "web_hook", config: { id: "e2e-notify", url, method: "POST", can_interrupt: true } }, { hook: "session" }] } } },
+            null,
+            2,
+          );
+        // An invalid URL: the server's message, the input kept.
+        await editor.fill(withHook("not a url"));
+        await page.getByRole("button", { name: "Save hooks" }).click();
+        await see(page.getByTestId("hooks-error"), "the validation error");
+        assert.match(await page.getByTestId("hooks-error").textContent(), /registration\.after/, "the error names the place");
+        assert.match(await editor.inputValue(), /not a url/, "the input was kept");
+        await shot("hooks-invalid");
+        // Not JSON at all: said in words, nothing sent.
+        await editor.fill("{ nope");
+        await page.getByRole("button", { name: "Save hooks" }).click();
+        await see(page.getByText(/not valid JSON/), "the JSON error");
+        // The webhook to the local receiver: saved, its secret shown once.
+        await editor.fill(withHook(hookURL));
+        await page.getByRole("button", { name: "Save hooks" }).click();
+        await see(page.getByText("The hooks were saved."), "the saved notice");
+        await see(page.getByTestId("secret"), "the webhook's signing secret");
+        assert.ok((await page.getByTestId("secret").inputValue()).length > 16, "a signing secret");
+        assert.doesNotMatch(await editor.inputValue(), /"secret":/, "the editor shows no secret");
+        await page.getByRole("button", { name: "I have copied it" }).click();
+        // A sign-up on the project calls it; the call is in the delivery log.
+        const reg = await json(await fetch(`${projectUrl}/self-service/registration/api`, { headers: { Accept: "application/json" } }), "registration flow");
+        const done = await fetch(reg.body.ui.action, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ method: "password", traits: { email: `hooked-${run}@example.com` }, password: `hooked horse ${run} staple` }),
+        });
+        assert.equal(done.status, 200, `the sign-up with the webhook: ${await done.text()}`);
+        assert.equal(received.length, 1, "the webhook was called once");
+        await page.reload();
+        await see(page.getByTestId("deliveries").getByText("e2e-notify"), "the delivery in the log");
+        await page.getByRole("button", { name: "Details" }).first().click();
+        await see(page.getByTestId("delivery-detail").getByText(/Attempt 1/), "the delivery's attempt");
+        await see(page.getByTestId("delivery-detail").getByText('{"ok":true}'), "the response excerpt");
+        await shot("hooks");
+        // The JavaScript action helper; the plan may refuse actions, in words.
+        await page.getByTestId("insert-action").click();
+        assert.match(await editor.inputValue(), /"action-1"/, "the sample action was inserted");
+        await page.getByRole("button", { name: "Save hooks" }).click();
+        await see(page.getByText("The hooks were saved.").or(page.getByTestId("hooks-error")), "the action saved or refused");
+        if (await page.getByTestId("hooks-error").isVisible()) {
+          assert.match(await page.getByTestId("hooks-error").textContent(), /plan/, "the plan refusal in words");
+          await shot("hooks-plan");
+        }
+      } finally {
+        receiver.close();
+      }
+
+      // Email: the platform's server at first; then Mailpit as the project's own, and a test send.
+      await page.getByRole("link", { name: "Email", exact: true }).click();
+      await page.waitForURL(/\/email$/);
+      await see(page.getByText("This project uses the platform's SMTP server.", { exact: false }), "the platform server note");
+      await page.getByLabel("Host").fill("127.0.0.1");
+      await page.getByLabel("Port").fill("1025");
+      await page.getByLabel("Security").selectOption("none");
+      await page.getByLabel("Sender").fill("Acme <hello@acme-e2e.test>");
+      await page.getByRole("button", { name: "Save SMTP settings" }).click();
+      await see(page.getByText(/The SMTP settings were saved/), "the saved SMTP notice");
+      assert.equal((await page.getByTestId("smtp-mode").textContent()).trim(), "Your own server");
+      const testTo = `smtp-test-${run}@example.com`;
+      await page.getByLabel("Recipient").fill(testTo);
+      await page.getByRole("button", { name: "Send test email" }).click();
+      await see(page.getByText(`The test email to ${testTo} was accepted by the server.`), "the test mail notice");
+      let got;
+      for (let i = 0; i < 50 && !got; i++) {
+        const r = await (await fetch(`${mailpit}/api/v1/search?query=${encodeURIComponent(`to:${testTo}`)}`)).json();
+        got = r.messages?.[0];
+        if (!got) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(got?.Subject, "Lanyard test email", "Mailpit has the test email");
+      await shot("email");
+    }
+
+    // ---- Authentication settings and Identity schema pages ---------------
+    const authSettingsFailures = ["400 PATCH /api/v1/projects/:id/config"];
+    {
+      await page.goto(`${app}/projects/${projectId}`);
+      await page.getByRole("link", { name: "Project settings", exact: true }).click();
+      await page.waitForURL(/\/settings$/);
+      const authForm = page.getByRole("form", { name: "Authentication settings" });
+      const minLength = authForm.getByLabel("Minimum password length");
+      await see(minLength, "the authentication settings form");
+      assert.equal(await minLength.inputValue(), "8", "the default minimum length");
+      // Out of range: the field's message, the input kept, nothing saved.
+      await minLength.fill("3");
+      await authForm.getByRole("button", { name: "Save the authentication settings" }).click();
+      await see(authForm.getByTestId("field-error"), "the field error");
+      assert.match(await authForm.getByTestId("field-error").textContent(), /between 6 and 1024/);
+      assert.equal(await minLength.getAttribute("aria-invalid"), "true", "the field is marked invalid");
+      assert.equal(await minLength.inputValue(), "3", "the input is kept");
+      await shot("settings-invalid");
+      // Valid values: saved, and shown again after a reload.
+      await minLength.fill("12");
+      await authForm.getByLabel("Sliding expiry", { exact: false }).uncheck();
+      await authForm.getByLabel("Allowed return URLs (one per line)").fill("https://app.acme-e2e.test/\nhttps://*.acme-e2e.test");
+      await authForm.getByRole("button", { name: "Save the authentication settings" }).click();
+      await see(page.getByText("The authentication settings were saved."), "the saved notice");
+      const cors = page.getByRole("form", { name: "Allowed origins (CORS)" });
+      await cors.getByLabel("Origins (one per line)").fill("https://app.acme-e2e.test");
+      await cors.getByRole("button", { name: "Save the origins" }).click();
+      await see(page.getByText("The allowed origins were saved."), "the saved origins notice");
+      await page.reload();
+      await see(page.getByRole("form", { name: "Authentication settings" }).getByLabel("Minimum password length"), "the settings after a reload");
+      assert.equal(await page.getByRole("form", { name: "Authentication settings" }).getByLabel("Minimum password length").inputValue(), "12", "the saved length");
+      assert.equal(await page.getByRole("form", { name: "Authentication settings" }).getByLabel("Sliding expiry", { exact: false }).isChecked(), false);
+      assert.match(await page.getByLabel("Allowed return URLs (one per line)").inputValue(), /\*\.acme-e2e\.test/);
+      assert.equal(await page.getByLabel("Origins (one per line)").inputValue(), "https://app.acme-e2e.test");
+      await shot("settings");
+
+      // The identity schema: a JSON error at its line, a preset, its preview, saved.
+      await page.getByRole("link", { name: "Identity schema", exact: true }).click();
+      await page.waitForURL(/\/schema$/);
+      const schemaEditor = page.getByLabel("Identity schema (JSON)");
+      await see(schemaEditor, "the schema editor");
+      assert.match(await schemaEditor.inputValue(), /"traits"/, "the current schema");
+      await see(page.getByTestId("preview").getByLabel("E-Mail").or(page.getByTestId("preview").getByLabel("Email")), "the preview of the current schema");
+      const schemaId = await page.evaluate(async (p) => (await (await fetch(`/api/v1/projects/${p}/schemas`)).json())[0].id, projectId);
+      authSettingsFailures.push(`400 PUT /api/v1/projects/:id/schemas/${schemaId}`);
+      await schemaEditor.fill('{\n  "type": "object",\n  "properties": {,\n}');
+      await page.getByRole("button", { name: "Save the schema" }).click();
+      await see(page.getByTestId("error-position"), "the error position");
+      assert.match(await page.getByTestId("error-position").textContent(), /Line 3, column 18/);
+      assert.equal(await page.getByTestId("gutter").locator(".error-line").getAttribute("data-line"), "3", "the gutter marks line 3");
+      await see(page.getByText(/not valid JSON/), "the server's message");
+      await shot("schema-invalid");
+      await page.getByLabel("Preset").selectOption({ label: "Email, first and last name" });
+      assert.match(await schemaEditor.inputValue(), /"First name"/, "the preset fills the editor");
+      await see(page.getByTestId("preview").getByLabel("First name"), "the preview follows the editor");
+      await see(page.getByTestId("preview").getByLabel("Password"), "the preview's password");
+      await page.getByRole("button", { name: "Save the schema" }).click();
+      await see(page.getByText(/The schema .* was saved/), "the saved schema notice");
+      await page.reload();
+      await see(page.getByLabel("Identity schema (JSON)"), "the editor after a reload");
+      assert.match(await page.getByLabel("Identity schema (JSON)").inputValue(), /"Last name"/, "the saved schema");
+      await shot("schema");
+    }
+
     // Sign out, and in again: back to the workspace with the project.
     await page.getByTestId("account-menu").click();
     await page.getByTestId("sign-out").click();
@@ -416,6 +581,15 @@ test("dashboard: sign up, project, API key, users, billing", { skip, timeout: 24
       await see2(viewer.getByTestId("traits"), "the user as viewer");
       assert.equal(await viewer.getByRole("button", { name: "Edit traits" }).count(), 0, "a viewer sees Edit traits");
       assert.equal(await viewer.getByRole("button", { name: "Delete user" }).count(), 0, "a viewer sees Delete user");
+      // Authentication settings and identity schema as viewer: read-only, no save buttons.
+      await viewer.goto(`${app}/projects/${projectId}/settings`);
+      await see2(viewer.getByRole("form", { name: "Authentication settings" }).getByLabel("Minimum password length"), "the settings as viewer");
+      assert.equal(await viewer.getByLabel("Minimum password length").inputValue(), "12", "the viewer sees the saved length");
+      assert.ok(await viewer.getByLabel("Minimum password length").isDisabled(), "a viewer can edit the settings");
+      assert.equal(await viewer.getByRole("button", { name: /^Save the/ }).count(), 0, "a viewer sees a Save button");
+      await viewer.goto(`${app}/projects/${projectId}/schema`);
+      await see2(viewer.getByLabel("Identity schema (JSON)"), "the schema as viewer");
+      assert.equal(await viewer.getByRole("button", { name: "Save the schema" }).count(), 0, "a viewer sees Save the schema");
       const denied = await viewer.evaluate(
         async (id) => (await fetch(`/api/v1/projects/${id}/api-keys`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "x" }) })).status,
         projectId,
@@ -481,6 +655,10 @@ test("dashboard: sign up, project, API key, users, billing", { skip, timeout: 24
     assert.deepEqual(errors, [], "no page or console errors");
     const failed = [...new Set(log.filter((l) => /^\d{3} /.test(l)).map(normalize))];
     const expected = ["401 GET /api/v1/me", "400 POST /self-service/registration", "401 GET /sessions/whoami", "404 GET /api/v1/projects/:id"];
+    // The Hooks and Email pages: the refused hooks (bad URL; a plan without actions) and a project on the platform's SMTP server.
+    expected.push("400 PUT /api/v1/projects/:id/hooks", "403 PUT /api/v1/projects/:id/hooks", "404 GET /api/v1/projects/:id/email/smtp");
+    // The Authentication settings and Identity schema pages: a refused setting and a schema that is not JSON.
+    expected.push(...authSettingsFailures);
     assert.deepEqual(
       failed.filter((f) => !expected.includes(f)),
       [],

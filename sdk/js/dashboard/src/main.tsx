@@ -9,8 +9,12 @@ import "./styles.css";
 import { ApiError, getMe, lanyard, onUnauthorized, type Me } from "./api.js";
 import { AccountSettings, FlowErrorPage, pendingInvitation, LoginPage, RecoveryPage, RegistrationPage, VerificationPage } from "./auth.js";
 import { BillingPage } from "./billing.js";
+import { EmailPage } from "./email.js";
+import { HooksPage } from "./hooks.js";
 import { APIKeysPage, ProjectFrame, ProjectOverview, ProjectSettings, ProjectsPage } from "./projects.js";
 import { match, navigate, Redirect, useLocation, useTitle } from "./router.js";
+import { SchemaPage } from "./schema.js";
+import { AuthSettings } from "./settings.js";
 import { homeOf, Shell, useShell } from "./shell.js";
 import { ErrorText, Loading } from "./ui.js";
 import { NewUserPage, UserPage, UsersPage } from "./users.js";
@@ -119,7 +123,15 @@ function Routes({ path }: { path: string }) {
           ) : page === "users" ? (
             <UsersPage project={p} />
           ) : page === "settings" ? (
-            <ProjectSettings project={p} />
+            <ProjectSettings project={p}>
+              <AuthSettings project={p} />
+            </ProjectSettings>
+          ) : page === "schema" ? (
+            <SchemaPage project={p} />
+          ) : page === "hooks" ? (
+            <HooksPage project={p} />
+          ) : page === "email" ? (
+            <EmailPage project={p} />
           ) : (
             <NotFound />
           )

@@ -433,7 +433,7 @@ export function APIKeysPage({ project }: { project: Project }) {
   );
 }
 
-export function ProjectSettings({ project }: { project: Project }) {
+export function ProjectSettings({ project, children }: { project: Project; children?: ReactNode }) {
   useTitle(`Settings · ${project.name}`);
   const { role } = useShell();
   const [typed, setTyped] = useState("");
@@ -461,8 +461,8 @@ export function ProjectSettings({ project }: { project: Project }) {
             <code>{project.id}</code>
           </dd>
         </dl>
-        <p className="muted small">Authentication methods, the identity schema, email and hooks are configured through the project's admin API for now.</p>
       </section>
+      {children}
       {can.admin(role) && (
         <form className="panel danger form" onSubmit={del} aria-label="Delete the project">
           <h2>Delete the project</h2>

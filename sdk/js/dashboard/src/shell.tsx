@@ -175,6 +175,9 @@ function Nav({ workspace, project }: { workspace: Workspace | undefined; project
           </NavLink>
           <NavLink to={`/projects/${project.id}/keys`}>API keys</NavLink>
           <NavLink to={`/projects/${project.id}/users`}>Users</NavLink>
+          <NavLink to={`/projects/${project.id}/hooks`}>Hooks</NavLink>
+          <NavLink to={`/projects/${project.id}/email`}>Email</NavLink>
+          <NavLink to={`/projects/${project.id}/schema`}>Identity schema</NavLink>
           <NavLink to={`/projects/${project.id}/settings`}>Project settings</NavLink>
         </div>
       )}

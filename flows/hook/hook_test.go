@@ -334,6 +334,10 @@ func TestSyncWebhookInterruptsRegistrationWithFieldMessage(t *testing.T) {
 		ev["flow"].(map[string]any)["method"] != "password" {
 		t.Fatalf("event = %s", rec.bodies[0])
 	}
+	// The request's public URL, the project's path prefix once.
+	if u, _ := ev["request"].(map[string]any)["url"].(string); !strings.HasPrefix(u, s.base+"/self-service/registration?flow=") {
+		t.Fatalf("request.url = %q, want %s/self-service/registration?flow=...", u, s.base)
+	}
 	// The call is in the delivery log.
 	s.deliveries("?hook_id=gate", func(l []map[string]any) bool {
 		return len(l) == 1 && l[0]["mode"] == "sync" && l[0]["status"] == "succeeded"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -411,7 +412,7 @@ func (s *Service) payload(ctx context.Context, tx tenant.Tx, ev Event) (*payload
 		Flow:    payloadFlow{ID: ev.FlowID, Type: ev.FlowType, Kind: ev.Flow, Method: ev.Method},
 		Session: ev.Session, Identity: ev.Identity}
 	if ev.HTTP != nil {
-		pl.Request = payloadRequest{IP: clientIP(ev.HTTP), UserAgent: ev.HTTP.UserAgent(), Method: ev.HTTP.Method, URL: ev.BaseURL + ev.HTTP.URL.RequestURI()}
+		pl.Request = payloadRequest{IP: clientIP(ev.HTTP), UserAgent: ev.HTTP.UserAgent(), Method: ev.HTTP.Method, URL: requestURL(ev.BaseURL, ev.HTTP)}
 	}
 	if ev.IdentityID != nil && s.o.Identities != nil {
 		i, err := s.o.Identities.GetTx(ctx, tx, *ev.IdentityID)
@@ -679,4 +680,15 @@ func (s *Service) ApplyChanges(ctx context.Context, tx tenant.Tx, identityID uui
 func NewFromConfig(cfg config.Config, db *tenant.DB, reg *tenant.Registry, ids *identity.Manager, client *asynq.Client, log *slog.Logger) *Service {
 	return New(Options{DB: db, Registry: reg, Identities: ids, Secrets: cfg.SecretKeys(), Client: client,
 		Queue: cfg.RedisNamespace + "hooks", AllowPrivate: cfg.Mode != config.ModeProduction || cfg.HooksAllowPrivate, Logger: log})
+}
+
+// requestURL is the public URL of r: the origin of the project's base URL
+// and r's path and query, which already carry a path prefix (/p/{slug}) if
+// the project is reached by one.
+func requestURL(baseURL string, r *http.Request) string {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return baseURL + r.URL.RequestURI()
+	}
+	return u.Scheme + "://" + u.Host + r.URL.RequestURI()
 }

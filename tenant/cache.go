@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,8 +23,14 @@ type Notifier interface {
 // until a change notice (from this process or another) clears the cache;
 // misses are kept only briefly, so a new project is reachable at once
 // here and within missTTL elsewhere even if a notice is lost.
+//
+// A hit in the second half of its life is answered from memory while one
+// background load refreshes it, so that under steady traffic no request
+// waits for Postgres when an entry ages out. A refresh stores its answer
+// only if no change notice arrived since it started (gen).
 type projectCache struct {
 	mu       sync.RWMutex
+	gen      uint64 // incremented by every clear
 	entries  map[string]cacheEntry
 	ttl      time.Duration
 	missTTL  time.Duration
@@ -34,8 +41,9 @@ type projectCache struct {
 }
 
 type cacheEntry struct {
-	p       *Project
-	expires time.Time
+	p          *Project
+	expires    time.Time
+	refreshing *atomic.Bool
 }
 
 func newProjectCache(ttl time.Duration, n Notifier) *projectCache {
@@ -46,10 +54,23 @@ func (c *projectCache) get(ctx context.Context, key string, load func(context.Co
 	now := time.Now()
 	c.mu.RLock()
 	e, ok := c.entries[key]
+	gen := c.gen
 	c.mu.RUnlock()
 	if ok && now.Before(e.expires) {
 		if e.p == nil {
 			return nil, errProjectNotFound
+		}
+		if now.After(e.expires.Add(-c.ttl/2)) && e.refreshing.CompareAndSwap(false, true) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				p, err := load(ctx)
+				if err != nil && !errx.Has(err, errx.NotFound) {
+					e.refreshing.Store(false) // the next hit tries again
+					return
+				}
+				c.store(key, p, gen, time.Now())
+			}()
 		}
 		return e.p, nil
 	}
@@ -57,22 +78,32 @@ func (c *projectCache) get(ctx context.Context, key string, load func(context.Co
 	if err != nil && !errx.Has(err, errx.NotFound) {
 		return nil, err
 	}
+	c.store(key, p, gen, now)
+	return p, err
+}
+
+// store keeps p (nil: not found) under key, unless the cache was cleared
+// since gen was read.
+func (c *projectCache) store(key string, p *Project, gen uint64, now time.Time) {
 	ttl := c.ttl
 	if p == nil {
 		ttl = c.missTTL
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
 	if len(c.entries) >= c.maxSize {
 		c.entries = map[string]cacheEntry{}
 	}
-	c.entries[key] = cacheEntry{p: p, expires: now.Add(ttl)}
-	c.mu.Unlock()
-	return p, err
+	c.entries[key] = cacheEntry{p: p, expires: now.Add(ttl), refreshing: &atomic.Bool{}}
 }
 
 func (c *projectCache) clear() {
 	c.mu.Lock()
 	c.entries = map[string]cacheEntry{}
+	c.gen++
 	c.mu.Unlock()
 	c.keys.clear()
 }

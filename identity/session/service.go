@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,13 +23,15 @@ type Service struct {
 	log        *slog.Logger
 	now        func() time.Time
 
-	configs   sync.Map // project id -> cachedConfig
+	configs   sync.Map // project id -> *cachedConfig
 	configTTL time.Duration
+	configGen atomic.Uint64 // incremented by ForgetConfig
 }
 
 type cachedConfig struct {
-	cfg Config
-	at  time.Time
+	cfg        Config
+	at         time.Time
+	refreshing atomic.Bool
 }
 
 // Options configures a Service.
@@ -72,12 +75,30 @@ var errInactive = errx.New(errx.Unauthorized, "No active session was found in th
 // Config returns the project's session configuration, reused from memory
 // for a few seconds.
 func (s *Service) Config(ctx context.Context, p *tenant.Project) (Config, error) {
+	gen := s.configGen.Load()
 	if v, ok := s.configs.Load(p.ID); ok {
-		cc := v.(cachedConfig)
-		if time.Since(cc.at) < s.configTTL {
+		cc := v.(*cachedConfig)
+		if age := time.Since(cc.at); age < s.configTTL {
+			// In the second half of its life the copy is refreshed in the
+			// background: under steady traffic no request waits for it.
+			if age > s.configTTL/2 && cc.refreshing.CompareAndSwap(false, true) {
+				go func() {
+					ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+					defer cancel()
+					if _, err := s.loadConfig(ctx, p, gen); err != nil {
+						cc.refreshing.Store(false)
+					}
+				}()
+			}
 			return cc.cfg, nil
 		}
 	}
+	return s.loadConfig(ctx, p, gen)
+}
+
+// loadConfig reads p's config and keeps it, unless ForgetConfig ran since
+// gen was read.
+func (s *Service) loadConfig(ctx context.Context, p *tenant.Project, gen uint64) (Config, error) {
 	var cfg Config
 	err := s.db.InTxOpts(ctx, p, tenant.TxOptions{ReadOnly: true}, func(tx tenant.Tx) (err error) {
 		cfg, err = LoadConfig(ctx, tx)
@@ -86,13 +107,18 @@ func (s *Service) Config(ctx context.Context, p *tenant.Project) (Config, error)
 	if err != nil {
 		return cfg, err
 	}
-	s.configs.Store(p.ID, cachedConfig{cfg: cfg, at: time.Now()})
+	if s.configGen.Load() == gen {
+		s.configs.Store(p.ID, &cachedConfig{cfg: cfg, at: time.Now()})
+	}
 	return cfg, nil
 }
 
 // ForgetConfig drops the in-memory copy of a project's config (after a
 // change made by this process).
-func (s *Service) ForgetConfig(p *tenant.Project) { s.configs.Delete(p.ID) }
+func (s *Service) ForgetConfig(p *tenant.Project) {
+	s.configGen.Add(1)
+	s.configs.Delete(p.ID)
+}
 
 // Issue creates a session in the caller's transaction (so that a flow and
 // its session commit together) and returns it with its tokens.

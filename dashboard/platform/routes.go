@@ -56,6 +56,9 @@ func (a *API) Routes(r gin.IRouter) {
 	g.DELETE("/projects/:project/identities/:id/sessions", w(a.proxy(RoleAdmin, "identity.sessions_revoke", sessions)))
 	g.POST("/projects/:project/identities/:id/recovery-code", w(a.recoveryCode()))
 
+	// Mailed recovery links and the project usage chart (http_users_extra.go).
+	a.usersExtraRoutes(g)
+
 	// A project's hooks and email settings (http_hooks_email.go).
 	a.hookEmailRoutes(g)
 

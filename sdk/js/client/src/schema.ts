@@ -1525,6 +1525,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/identities/{id}/recovery-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                /** @description The identity's id. */
+                id: components["parameters"]["identityID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Mails a one-time recovery link (made by POST /admin/recovery/link) to
+         *     the identity's email recovery address, in the project's
+         *     recovery_valid template, through the project's courier (admin). The
+         *     mail is queued, not sent during the call. An identity without a
+         *     recovery address: 400 no_recovery_address.
+         */
+        post: operations["platformSendRecoveryLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * @description Day by day in a calendar month (UTC), the identities the project
+         *     gained and the identities active in it (viewer): every day of a past
+         *     month, the days so far of the current one, none of a future one.
+         */
+        get: operations["platformGetProjectUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/hooks": {
         parameters: {
             query?: never;
@@ -6279,6 +6330,93 @@ export interface operations {
             400: components["responses"]["error"];
             401: components["responses"]["error"];
             403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformSendRecoveryLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                /** @description The identity's id. */
+                id: components["parameters"]["identityID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description must be true (the default) */
+                    send?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description the link is queued for delivery */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description the recovery address the mail goes to */
+                        sent_to: string;
+                    };
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            503: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformGetProjectUsage: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM (UTC); default: the current month */
+                month?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the month's days */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description YYYY-MM */
+                        month: string;
+                        days: {
+                            /** Format: date */
+                            date: string;
+                            /**
+                             * Format: int64
+                             * @description identities created that day
+                             */
+                            signups: number;
+                            /**
+                             * Format: int64
+                             * @description distinct identities that signed up or got a session that day
+                             */
+                            active: number;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
             404: components["responses"]["error"];
             default: components["responses"]["error"];
         };

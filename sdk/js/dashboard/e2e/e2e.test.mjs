@@ -476,6 +476,23 @@ test("dashboard: sign up, project, API key, users, billing", { skip, timeout: 24
       await shot("schema");
     }
 
+    // --- Users extra: a recovery link mailed from the user page, and the
+    // project overview's usage chart (daily sign-ups and active users).
+    {
+      await page.goto(`${app}/projects/${projectId}/users/${identityId}`);
+      await see(page.getByRole("button", { name: "Send recovery link" }), "the send recovery link button");
+      await page.getByRole("button", { name: "Send recovery link" }).click();
+      await see(page.getByText(`A recovery link is on its way to ${userEmail}.`), "the sent recovery link notice");
+      const link = await mailedLink(userEmail, /https?:\/\/\S+\/self-service\/recovery\?\S+/);
+      assert.ok(link.includes(new URL(projectUrl).pathname), `the mailed link ${link} is the project's`);
+      await shot("user-recovery-link-sent");
+      await page.goto(`${app}/projects/${projectId}`);
+      const usage = page.getByTestId("project-usage");
+      await see(usage.locator(".chart svg"), "the project usage chart");
+      assert.match(await usage.textContent(), /\d+ sign-ups in \d{4}-\d{2}/, "the month's sign-ups");
+      await shot("project-overview-usage");
+    }
+
     // Sign out, and in again: back to the workspace with the project.
     await page.getByTestId("account-menu").click();
     await page.getByTestId("sign-out").click();

@@ -272,8 +272,16 @@ function niceMax(v: number): number {
   return 2 * step;
 }
 
-/** Chart draws daily active users as bars and the month's running MAU as a line. */
-function Chart({ days }: { days: Usage["days"] }) {
+/** ChartLabels name the chart's series: bars (each day's `active`) and a line (each day's `mau`), and the whole for screen readers. */
+export type ChartLabels = { bar: string; line: string; summary: (last: number) => string };
+const mauLabels: ChartLabels = {
+  bar: "daily active users",
+  line: "monthly active users so far",
+  summary: (last) => `Daily active users; ${last} monthly active users by the last day`,
+};
+
+/** Chart draws each day's `active` as a bar and its `mau` as a line (by default daily active users and the month's running MAU). */
+export function Chart({ days, labels = mauLabels }: { days: Pick<Usage["days"][number], "date" | "active" | "mau">[]; labels?: ChartLabels }) {
   if (days.length === 0) return <Empty>No usage in this month.</Empty>;
   const W = 640;
   const H = 180;
@@ -285,7 +293,7 @@ function Chart({ days }: { days: Usage["days"] }) {
   const total = days[days.length - 1]?.mau ?? 0;
   return (
     <figure className="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Daily active users; ${total} monthly active users by the last day`}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={labels.summary(total)}>
         {[0, 0.5, 1].map((f) => (
           <g key={f}>
             <line x1={pad.l} x2={W - pad.r} y1={y(max * f)} y2={y(max * f)} className="grid" />
@@ -296,7 +304,7 @@ function Chart({ days }: { days: Usage["days"] }) {
         ))}
         {days.map((d, i) => (
           <rect key={d.date} x={pad.l + bw * i + 1} width={Math.max(1, bw - 2)} y={y(d.active)} height={H - pad.b - y(d.active)} className="bar">
-            <title>{`${d.date}: ${d.active} active, ${d.mau} this month`}</title>
+            <title>{labels === mauLabels ? `${d.date}: ${d.active} active, ${d.mau} this month` : `${d.date}: ${d.active} ${labels.bar}, ${d.mau} ${labels.line}`}</title>
           </rect>
         ))}
         <path d={line} className="line" fill="none" />
@@ -309,7 +317,7 @@ function Chart({ days }: { days: Usage["days"] }) {
         )}
       </svg>
       <figcaption className="legend">
-        <span className="key key-bar" /> daily active users <span className="key key-line" /> monthly active users so far
+        <span className="key key-bar" /> {labels.bar} <span className="key key-line" /> {labels.line}
       </figcaption>
     </figure>
   );

@@ -5,6 +5,7 @@ import { api, can, must, type APIKey, type Project } from "./api.js";
 import { Link, navigate, useTitle } from "./router.js";
 import { useShell } from "./shell.js";
 import { Code, CopyButton, Empty, ErrorText, Loading, PageHeader, Secret, When, useAction, useLoad } from "./ui.js";
+import { ProjectUsage } from "./usage.js";
 
 /** The first API key's secret of a project made a moment ago, shown once on its overview. */
 let created: { project: string; secret: string } | undefined;
@@ -180,6 +181,7 @@ export function ProjectOverview({ project }: { project: Project }) {
           </dd>
         </dl>
       </section>
+      <ProjectUsage project={project} />
       <section className="panel">
         <h2>Quickstarts</h2>
         <p className="muted">

@@ -1,6 +1,6 @@
 // Users: a project's identities through the platform API (the project's
 // own admin API behind it): search, paging, detail, create, edit traits
-// and state, delete, revoke sessions and recovery links.
+// and state, delete, revoke sessions, and recovery links (shown or mailed).
 import { useState, type FormEvent } from "react";
 import { api, can, must, pageTokenOf, type Identity, type Project, type Session } from "./api.js";
 import { Link, navigate, useLocation, useTitle } from "./router.js";
@@ -215,6 +215,10 @@ export function UserPage({ project, id }: { project: Project; id: string }) {
     const res = await act.run(() => must(api.POST("/api/v1/projects/{project}/identities/{id}/recovery-code", { params: { path }, body: { expires_in: "1h" } })));
     if (res) setRecovery(res);
   };
+  const mailRecovery = async () => {
+    const res = await act.run(() => must(api.POST("/api/v1/projects/{project}/identities/{id}/recovery-link", { params: { path }, body: { send: true } })));
+    if (res) setNotice(`A recovery link is on its way to ${res.sent_to}.`);
+  };
 
   if (ident.error) {
     return (
@@ -379,6 +383,9 @@ export function UserPage({ project, id }: { project: Project; id: string }) {
           <div className="row wrap">
             <button type="button" className="btn" onClick={recover} disabled={act.busy}>
               Create recovery link
+            </button>
+            <button type="button" className="btn" onClick={mailRecovery} disabled={act.busy}>
+              Send recovery link
             </button>
             <button
               type="button"

@@ -3,8 +3,10 @@ package verification_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
 
+	"github.com/lanyard-id/lanyard/flows"
 	"github.com/lanyard-id/lanyard/flows/strategy/code/codetest"
 )
 
@@ -50,5 +52,28 @@ func TestVerificationAfterHooks(t *testing.T) {
 	}
 	if va := adminIdentity(t, s, id2)["verifiable_addresses"].([]any)[0].(map[string]any); va["verified"] != false {
 		t.Fatalf("a denied verification verified the address: %v", va)
+	}
+}
+
+// The verification flow a registration starts carries the registration's
+// return_to: the verified page continues there.
+func TestVerificationAfterRegistrationKeepsReturnTo(t *testing.T) {
+	t.Parallel()
+	s := codetest.NewSite(t)
+	const back = "https://app.example.com/welcome"
+	s.Configure(func(c *flows.Config) { c.AllowedReturnURLs = append(c.AllowedReturnURLs, back) })
+	c := &http.Client{}
+	addr := codetest.Address(t)
+	r := s.Call(c, "GET", "/self-service/registration/api?return_to="+url.QueryEscape(back), nil, nil)
+	codetest.Want(t, r, 200)
+	r = s.Call(c, "POST", codetest.Action(r.JSON(t)), map[string]any{"method": "password", "traits": map[string]any{"email": addr}, "password": password}, nil)
+	codetest.Want(t, r, 200)
+	vf := verificationCW(t, r.JSON(t))["id"].(string)
+	cd := codetest.CodeOf(t, codetest.WaitMail(t, addr, 1))
+	r = s.Call(c, "POST", "/self-service/verification?flow="+vf, map[string]any{"method": "code", "code": cd}, nil)
+	codetest.Want(t, r, 200)
+	f := r.JSON(t)
+	if f["state"] != "passed_challenge" || f["return_to"] != back || f["ui"].(map[string]any)["action"] != back {
+		t.Fatalf("verified flow = %s", r.Body)
 	}
 }

@@ -379,6 +379,10 @@ func (h *Handler) AfterRegistration(ctx context.Context, tx tenant.Tx, e *flows.
 	for _, a := range addrs {
 		f := flows.New(flows.NewParams{Kind: flows.KindVerification, Type: rf.Type, BaseURL: e.BaseURL, RequestURL: rf.RequestURL,
 			Lifespan: e.Config.Lifespan(), Now: d.Now()})
+		// Where the registration was to return to (checked against the
+		// allow-list when that flow began) is where the verified page
+		// continues, as in Kratos.
+		f.ReturnTo = rf.ReturnTo
 		// The registration rotates the CSRF cookie: a browser flow is bound
 		// when the browser first opens it.
 		if f.Type == flows.TypeBrowser {

@@ -61,6 +61,7 @@ func (a *API) Routes(r gin.IRouter) {
 
 	// A project's hooks and email settings (http_hooks_email.go).
 	a.hookEmailRoutes(g)
+	a.templateRoutes(g) // mail templates (http_templates.go)
 
 	// A project's authentication settings, schemas and CORS (http_settings.go).
 	a.settingsRoutes(g)

@@ -714,6 +714,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/courier/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Lanyard. The project's mail template overrides, and every template type with its built-in default and whether the project overrides it. */
+        get: operations["listCourierTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/courier/templates/{type}/{locale}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the template type, e.g. verification_code_valid */
+                type: string;
+                /** @description a language tag such as de or pt-br, or default */
+                locale: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** @description Lanyard. Validates the template (parsed and rendered with sample data) and stores it as the project's override. A bad template answers 400 invalid_template with the part (details.part) and line (details.line); nothing is saved. An unknown type answers 404. */
+        put: operations["setCourierTemplate"];
+        post?: never;
+        /** @description Lanyard. Removes the override; the built-in template applies again. 404 when there is no such override. */
+        delete: operations["deleteCourierTemplate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/courier/templates/{type}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                type: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Lanyard. Renders with sample data the unsaved template in the body, or else the project's override for the locale or the built-in template. Nothing is saved. */
+        post: operations["previewCourierTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/cors": {
         parameters: {
             query?: never;
@@ -1692,6 +1751,69 @@ export interface paths {
         put?: never;
         /** @description As POST /admin/courier/smtp/test (admin; audited email.test_send). */
         post: operations["platformTestSMTP"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/email/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        /** @description As GET /admin/courier/templates (viewer). */
+        get: operations["platformListEmailTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/email/templates/{type}/{locale}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                type: string;
+                /** @description a language tag, or default */
+                locale: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** @description As PUT /admin/courier/templates/{type}/{locale} (admin; audited email.template_update). */
+        put: operations["platformSetEmailTemplate"];
+        post?: never;
+        /** @description Back to the built-in template (admin; audited email.template_delete). */
+        delete: operations["platformDeleteEmailTemplate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/email/templates/{type}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                type: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description As POST /admin/courier/templates/{type}/preview (viewer). */
+        post: operations["platformPreviewEmailTemplate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2693,6 +2815,50 @@ export interface components {
         courierSMTPTestResult: {
             sent: boolean;
             to: string;
+        };
+        /** @description Lanyard. The text of a mail template in Go template syntax (the Kratos variables: {{.To}}, {{.VerificationCode}}, {{.RecoveryURL}}, ...). An empty body_html sends a text-only mail. */
+        courierTemplateSource: {
+            subject: string;
+            body_text: string;
+            body_html?: string;
+        };
+        /** @description Lanyard. A project's override of one template type in one locale. */
+        courierTemplate: {
+            template_type: string;
+            /** @description a language tag such as de or pt-br; empty for the default language */
+            locale: string;
+            subject: string;
+            body_text: string;
+            body_html: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description Lanyard. A project's template overrides and every template type with its built-in default. */
+        courierTemplateList: {
+            templates: components["schemas"]["courierTemplate"][];
+            types: {
+                template_type: string;
+                overridden: boolean;
+                locales: string[];
+                default: {
+                    subject: string;
+                    body_text: string;
+                    body_html: string;
+                };
+            }[];
+        };
+        /** @description Lanyard. What to preview: the locale of a stored template, or an unsaved template (any of subject, body_text, body_html given). */
+        courierTemplatePreviewBody: {
+            locale?: string;
+            subject?: string;
+            body_text?: string;
+            body_html?: string;
+        };
+        /** @description Lanyard. A template rendered with sample data. */
+        courierTemplatePreview: {
+            subject: string;
+            body_text: string;
+            body_html: string;
         };
         updateLoginFlowBody: {
             /** @description the strategy: password, ... */
@@ -4339,6 +4505,107 @@ export interface operations {
                 };
             };
             400: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    listCourierTemplates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the overrides and the template types */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierTemplateList"];
+                };
+            };
+            default: components["responses"]["error"];
+        };
+    };
+    setCourierTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the template type, e.g. verification_code_valid */
+                type: string;
+                /** @description a language tag such as de or pt-br, or default */
+                locale: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["courierTemplateSource"];
+            };
+        };
+        responses: {
+            /** @description the stored template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierTemplate"];
+                };
+            };
+            400: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    deleteCourierTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the template type, e.g. verification_code_valid */
+                type: string;
+                /** @description a language tag such as de or pt-br, or default */
+                locale: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["emptyResponse"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    previewCourierTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                type: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["courierTemplatePreviewBody"];
+            };
+        };
+        responses: {
+            /** @description the rendered template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierTemplatePreview"];
+                };
+            };
+            400: components["responses"]["error"];
+            404: components["responses"]["error"];
             default: components["responses"]["error"];
         };
     };
@@ -6675,6 +6942,118 @@ export interface operations {
             400: components["responses"]["error"];
             401: components["responses"]["error"];
             403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformListEmailTemplates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the project's id */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the overrides and the template types */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierTemplateList"];
+                };
+            };
+            401: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformSetEmailTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                type: string;
+                /** @description a language tag, or default */
+                locale: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["courierTemplateSource"];
+            };
+        };
+        responses: {
+            /** @description the stored template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierTemplate"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformDeleteEmailTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                type: string;
+                /** @description a language tag, or default */
+                locale: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["emptyResponse"];
+            401: components["responses"]["error"];
+            403: components["responses"]["error"];
+            404: components["responses"]["error"];
+            default: components["responses"]["error"];
+        };
+    };
+    platformPreviewEmailTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                type: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["courierTemplatePreviewBody"];
+            };
+        };
+        responses: {
+            /** @description the rendered template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["courierTemplatePreview"];
+                };
+            };
+            400: components["responses"]["error"];
+            401: components["responses"]["error"];
             404: components["responses"]["error"];
             default: components["responses"]["error"];
         };

@@ -493,6 +493,35 @@ test("dashboard: sign up, project, API key, users, billing", { skip, timeout: 24
       await shot("project-overview-usage");
     }
 
+    // ---- Email templates (Email page): a bad template refused in words,
+    // a preview in a sandboxed frame, saved, and reset to the default.
+    const templateFailures = ["400 PUT /api/v1/projects/:id/email/templates/login_code_valid/default"];
+    {
+      await page.goto(`${app}/projects/${projectId}/email`);
+      const tpl = page.getByRole("form", { name: "Email template" });
+      await see(tpl.getByTestId("template-subject"), "the template editor");
+      await tpl.getByTestId("template-type").selectOption("login_code_valid");
+      await see(tpl.getByTestId("template-preview-html"), "the preview of the default template");
+      assert.equal(await tpl.getByTestId("template-preview-html").getAttribute("sandbox"), "", "the preview frame is sandboxed");
+      assert.equal((await tpl.getByTestId("template-mode").textContent()).trim(), "Built-in default");
+      await tpl.getByLabel("HTML body").fill("<p>{{.NoSuchVariable}}</p>");
+      await tpl.getByRole("button", { name: "Save template" }).click();
+      await see(tpl.getByText(/There is a problem in the HTML body/), "the template error in words");
+      await shot("email-template-invalid");
+      await tpl.getByLabel("Subject").fill("Your Acme sign-in code");
+      await tpl.getByLabel("HTML body").fill('<h1 style="color:#1d4ed8">Acme</h1><p>Your sign-in code is <b>{{.LoginCode}}</b>.</p>');
+      await tpl.getByRole("button", { name: "Preview" }).click();
+      await see(tpl.getByTestId("template-preview-subject").getByText("Your Acme sign-in code"), "the preview's subject");
+      await see(tpl.frameLocator('[data-testid="template-preview-html"]').getByText("Your sign-in code is 123456."), "the rendered HTML");
+      await tpl.getByRole("button", { name: "Save template" }).click();
+      await see(tpl.getByText(/template was saved/), "the saved template notice");
+      assert.equal((await tpl.getByTestId("template-mode").textContent()).trim(), "Customized");
+      await shot("email-templates");
+      await tpl.getByRole("button", { name: "Reset to default" }).click();
+      await see(tpl.getByText("The template is back to the built-in default."), "the reset notice");
+      assert.notEqual(await tpl.getByLabel("Subject").inputValue(), "Your Acme sign-in code", "the default subject again");
+    }
+
     // Sign out, and in again: back to the workspace with the project.
     await page.getByTestId("account-menu").click();
     await page.getByTestId("sign-out").click();
@@ -676,6 +705,8 @@ test("dashboard: sign up, project, API key, users, billing", { skip, timeout: 24
     expected.push("400 PUT /api/v1/projects/:id/hooks", "403 PUT /api/v1/projects/:id/hooks", "404 GET /api/v1/projects/:id/email/smtp");
     // The Authentication settings and Identity schema pages: a refused setting and a schema that is not JSON.
     expected.push(...authSettingsFailures);
+    // The Email templates: a template naming a variable that does not exist.
+    expected.push(...templateFailures);
     assert.deepEqual(
       failed.filter((f) => !expected.includes(f)),
       [],

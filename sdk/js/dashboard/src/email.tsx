@@ -1,10 +1,12 @@
 // The Email page of a project: its own SMTP server (or the platform's), a
-// test send through it, and the activity of the courier (what was sent).
+// test send through it, the mail templates (templates.tsx) and the activity
+// of the courier (what was sent).
 import { useState, type FormEvent } from "react";
 import { can, pageTokenOf, type Project } from "./api.js";
 import { request, SettingsError } from "./hooks.js";
 import { useTitle } from "./router.js";
 import { useShell } from "./shell.js";
+import { Templates } from "./templates.js";
 import { Empty, ErrorText, Loading, Notice, PageHeader, useAction, useLoad, When } from "./ui.js";
 
 interface SMTP {
@@ -158,6 +160,7 @@ export function EmailPage({ project }: { project: Project }) {
         </form>
       )}
       {admin && current.data !== undefined && <TestSend base={base} own={!!own} />}
+      <Templates base={base} />
       <Activity base={base} />
     </>
   );

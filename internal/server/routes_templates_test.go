@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lanyard-id/lanyard/flows/strategy/code/codetest"
 	"github.com/lanyard-id/lanyard/internal/server"
 	"github.com/lanyard-id/lanyard/internal/server/servertest"
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
@@ -151,25 +150,4 @@ func TestCourierTemplatesAdminAndIsolation(t *testing.T) {
 	if strings.HasPrefix(pv.Subject, "A: ") || pv.Subject != l.Types[0].Default.Subject {
 		t.Fatalf("preview after reset = %+v, want the default %q", pv, l.Types[0].Default.Subject)
 	}
-}
-
-// A verification mail sent after an override is saved uses it.
-func TestCourierTemplateOverrideIsMailed(t *testing.T) {
-	t.Parallel()
-	s := codetest.NewSite(t)
-	auth := map[string]string{"Authorization": "Bearer " + s.Project.APIKey}
-	r := s.Call(codetest.Client(), "PUT", "/admin/courier/templates/verification_code_valid/default", map[string]string{
-		"subject":   "Custom verification for {{.To}}",
-		"body_text": "Welcome aboard.\n\n{{.VerificationCode}}\n\n(custom template)\n",
-	}, auth)
-	codetest.Want(t, r, 200)
-
-	c := codetest.Client()
-	addr := codetest.Address(t)
-	s.Register(c, addr, "a correct horse battery staple 77")
-	m := codetest.WaitMail(t, addr, 1)
-	if m.Subject != "Custom verification for "+addr || !strings.Contains(m.Text, "(custom template)") {
-		t.Fatalf("mail = %q %q, want the override", m.Subject, m.Text)
-	}
-	_ = codetest.CodeOf(t, m)
 }

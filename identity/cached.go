@@ -100,11 +100,16 @@ func (m *Manager) ChangedTx(ctx context.Context, tx tenant.Tx, ids ...uuid.UUID)
 	if c == nil || p == nil {
 		return
 	}
+	w := c.begin(ctx, p.ID, ids)
+	// The transaction tells when it ended; one that cannot (not made by
+	// InTx) is watched in Postgres instead.
+	if tx.OnEnd(func() { go w.end(context.Background()) }) {
+		return
+	}
 	var xid string
 	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
-		return // the transaction is failing: nothing will commit
+		return // the transaction is failing: nothing will commit; the mark lapses
 	}
-	w := c.begin(ctx, p.ID, ids)
 	go m.endAfter(p, xid, w)
 }
 

@@ -70,6 +70,20 @@ type Tx struct {
 	conn     *pgx.Conn
 	project  *Project
 	settings *settingsMemo
+	ended    *[]func()
+}
+
+// OnEnd registers fn to run once the transaction has ended, committed or
+// rolled back, right after the statement that ended it returned. fn does
+// not run when the end is unknown (COMMIT failed on the wire) or a panic
+// ends it. OnEnd reports false, registering nothing, for a Tx that was not
+// made by InTx; its caller must find the end another way.
+func (t Tx) OnEnd(fn func()) bool {
+	if t.ended == nil {
+		return false
+	}
+	*t.ended = append(*t.ended, fn)
+	return true
 }
 
 // Project is the project this transaction belongs to.
@@ -176,18 +190,27 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 		broken = true
 		return fmt.Errorf("tenant: begin: %w", err)
 	}
+	var ended []func()
+	runEnded := func() {
+		for _, fn := range ended {
+			fn()
+		}
+	}
 	rollback := func() {
 		if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
 			broken = true
+			return
 		}
+		runEnded()
 	}
 	defer func() {
 		if r := recover(); r != nil {
+			ended = nil
 			rollback()
 			panic(r)
 		}
 	}()
-	if err := fn(Tx{conn: conn, project: p, settings: &settingsMemo{}}); err != nil {
+	if err := fn(Tx{conn: conn, project: p, settings: &settingsMemo{}, ended: &ended}); err != nil {
 		rollback()
 		return err
 	}
@@ -196,6 +219,7 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 		broken = true
 		return fmt.Errorf("tenant: commit: %w", err)
 	}
+	runEnded()
 	if tag.String() == "ROLLBACK" { // the transaction had failed
 		return pgx.ErrTxCommitRollback
 	}

@@ -65,3 +65,35 @@ func TestSettingsInATransaction(t *testing.T) {
 		return nil
 	})
 }
+
+// OnEnd runs after a commit and after a rollback, and is refused by a Tx
+// that InTx did not make.
+func TestTxOnEnd(t *testing.T) {
+	t.Parallel()
+	env := tenanttest.Get(t)
+	p := tenanttest.NewProject(t).Project
+	ctx := context.Background()
+	var ran []string
+	if err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		if !tx.OnEnd(func() { ran = append(ran, "commit") }) {
+			t.Fatal("OnEnd refused in InTx")
+		}
+		if len(ran) != 0 {
+			t.Fatal("OnEnd ran before the end")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	failed := errors.New("failed")
+	_ = env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		tx.OnEnd(func() { ran = append(ran, "rollback") })
+		return failed
+	})
+	if len(ran) != 2 || ran[0] != "commit" || ran[1] != "rollback" {
+		t.Fatalf("ran %q, want commit then rollback", ran)
+	}
+	if (tenant.Tx{}).OnEnd(func() {}) {
+		t.Fatal("a zero Tx accepted OnEnd")
+	}
+}

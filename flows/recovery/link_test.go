@@ -119,6 +119,7 @@ func TestRecoveryLinkAPIFlowAndUnknownAddress(t *testing.T) {
 	c := &http.Client{}
 	known, unknown := codetest.Address(t), codetest.Address(t)
 	oldToken := s.Register(c, known, oldPassword)["session_token"].(string)
+	codetest.WaitMail(t, known, 1) // the verification mail: the recovery mail is then the newest
 	submit := func(addr string) map[string]any {
 		r := s.Call(c, "GET", "/self-service/recovery/api", nil, nil)
 		codetest.Want(t, r, 200)

@@ -1,10 +1,6 @@
 package platform
 
 import (
-	"io"
-	"net/http"
-	"strings"
-
 	"github.com/gin-gonic/gin"
 
 	"github.com/lanyard-id/lanyard/internal/httpx"
@@ -42,43 +38,10 @@ func (a *API) hookEmailRoutes(g gin.IRouter) {
 // that succeeded is audited as action on targetType/target(c). Link
 // headers point at the platform routes (the courier log is under /email).
 func (a *API) adminProxy(min Role, action, targetType string, target, admin func(c *gin.Context) string) httpx.Handler {
-	return func(c *gin.Context) error {
-		p, pr, err := a.project(c, min)
-		if err != nil {
-			return err
+	return a.forward(min, admin, func(c *gin.Context, _ *tenant.Project, _ []byte) *audit {
+		if action == "" {
+			return nil
 		}
-		base := a.o.ProjectURL(pr.Slug)
-		ctx := tenant.WithBinding(c.Request.Context(), &tenant.Binding{Project: pr, BaseURL: base})
-		req := c.Request.Clone(ctx)
-		req.URL.Path = admin(c)
-		req.URL.RawPath = ""
-		req.RequestURI = ""
-		rec := &recorder{header: http.Header{}, status: http.StatusOK}
-		a.o.Admin.ServeHTTP(rec, req)
-
-		if action != "" && rec.status < 300 {
-			if err := a.st.writeAudit(c, nil, p, info(c), audit{Workspace: pr.WorkspaceID, Action: action, TargetType: targetType, TargetID: target(c),
-				Data: map[string]any{"project": pr.ID, "slug": pr.Slug}}); err != nil {
-				return err
-			}
-		}
-		prefix := "/api/v1/projects/" + pr.ID.String()
-		links := strings.NewReplacer(base+"/admin/courier/messages", prefix+"/email/messages", base+"/admin/", prefix+"/")
-		for k, vs := range rec.header {
-			for i, v := range vs {
-				if k == "Link" || k == "Location" {
-					v = links.Replace(v)
-				}
-				if i == 0 {
-					c.Writer.Header().Set(k, v)
-				} else {
-					c.Writer.Header().Add(k, v)
-				}
-			}
-		}
-		c.Writer.WriteHeader(rec.status)
-		_, _ = io.Copy(c.Writer, &rec.body)
-		c.Abort()
-		return nil
-	}
+		return &audit{Action: action, TargetType: targetType, TargetID: target(c)}
+	})
 }

@@ -206,6 +206,29 @@ func (a *API) revokeAPIKey(c *gin.Context) error {
 // project, rewrites the path to admin(c) and, for a change that succeeded,
 // writes an audit event named action (empty for reads).
 func (a *API) proxy(min Role, action string, admin func(c *gin.Context) string) httpx.Handler {
+	return a.forward(min, admin, func(c *gin.Context, pr *tenant.Project, body []byte) *audit {
+		if action == "" {
+			return nil
+		}
+		target := c.Param("id")
+		if target == "" { // a creation: the new identity's id
+			var made struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(body, &made)
+			target = made.ID
+		}
+		return &audit{Action: action, TargetType: "identity", TargetID: target}
+	})
+}
+
+// forward serves a platform route with the project's admin handler at the
+// path admin returns: the caller needs role min in the project's
+// workspace; a successful answer (below 300) is first recorded in the
+// audit log as record describes it (nil: nothing to record; the workspace
+// and the project are filled in); Link and Location headers are rewritten
+// to the platform routes.
+func (a *API) forward(min Role, admin func(c *gin.Context) string, record func(c *gin.Context, pr *tenant.Project, body []byte) *audit) httpx.Handler {
 	return func(c *gin.Context) error {
 		p, pr, err := a.project(c, min)
 		if err != nil {
@@ -220,26 +243,25 @@ func (a *API) proxy(min Role, action string, admin func(c *gin.Context) string) 
 		rec := &recorder{header: http.Header{}, status: http.StatusOK}
 		a.o.Admin.ServeHTTP(rec, req)
 
-		if action != "" && rec.status < 300 {
-			target := c.Param("id")
-			if target == "" { // a creation: the new identity's id
-				var made struct {
-					ID string `json:"id"`
+		if rec.status < 300 {
+			if ev := record(c, pr, rec.body.Bytes()); ev != nil {
+				ev.Workspace = pr.WorkspaceID
+				if ev.Data == nil {
+					ev.Data = map[string]any{}
 				}
-				_ = json.Unmarshal(rec.body.Bytes(), &made)
-				target = made.ID
-			}
-			if err := a.st.writeAudit(c, nil, p, info(c), audit{Workspace: pr.WorkspaceID, Action: action, TargetType: "identity", TargetID: target,
-				Data: map[string]any{"project": pr.ID, "slug": pr.Slug}}); err != nil {
-				return err
+				ev.Data["project"], ev.Data["slug"] = pr.ID, pr.Slug
+				if err := a.st.writeAudit(c, nil, p, info(c), *ev); err != nil {
+					return err
+				}
 			}
 		}
 		// Links point at the platform route, not the admin one.
 		prefix := "/api/v1/projects/" + pr.ID.String()
+		links := strings.NewReplacer(base+"/admin/courier/messages", prefix+"/email/messages", base+"/admin/", prefix+"/")
 		for k, vs := range rec.header {
 			for i, v := range vs {
 				if k == "Link" || k == "Location" {
-					v = strings.ReplaceAll(v, base+"/admin/", prefix+"/")
+					v = links.Replace(v)
 				}
 				if i == 0 {
 					c.Writer.Header().Set(k, v)

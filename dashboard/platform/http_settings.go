@@ -1,9 +1,6 @@
 package platform
 
 import (
-	"io"
-	"net/http"
-
 	"github.com/gin-gonic/gin"
 
 	"github.com/lanyard-id/lanyard/internal/httpx"
@@ -33,46 +30,18 @@ func (a *API) settingsRoutes(g gin.IRouter) {
 // project with data.section for config.update, on the schema (target
 // type "identity_schema", its id) for schema.update.
 func (a *API) settingsProxy(min Role, action, section string, admin func(c *gin.Context) string) httpx.Handler {
-	return func(c *gin.Context) error {
-		p, pr, err := a.project(c, min)
-		if err != nil {
-			return err
+	return a.forward(min, admin, func(c *gin.Context, pr *tenant.Project, _ []byte) *audit {
+		if action == "" {
+			return nil
 		}
-		base := a.o.ProjectURL(pr.Slug)
-		ctx := tenant.WithBinding(c.Request.Context(), &tenant.Binding{Project: pr, BaseURL: base})
-		req := c.Request.Clone(ctx)
-		req.URL.Path = admin(c)
-		req.URL.RawPath = ""
-		req.RequestURI = ""
-		rec := &recorder{header: http.Header{}, status: http.StatusOK}
-		a.o.Admin.ServeHTTP(rec, req)
-
-		if action != "" && rec.status < 300 {
-			ev := audit{Workspace: pr.WorkspaceID, Action: action, TargetType: "project", TargetID: pr.ID.String(),
-				Data: map[string]any{"project": pr.ID, "slug": pr.Slug}}
-			if section != "" {
-				ev.Data["section"] = section
-			}
-			if id := c.Param("id"); id != "" {
-				ev.TargetType, ev.TargetID = "identity_schema", id
-				ev.Data["default"] = c.Query("default") == "true"
-			}
-			if err := a.st.writeAudit(c, nil, p, info(c), ev); err != nil {
-				return err
-			}
+		ev := &audit{Action: action, TargetType: "project", TargetID: pr.ID.String(), Data: map[string]any{}}
+		if section != "" {
+			ev.Data["section"] = section
 		}
-		for k, vs := range rec.header {
-			for i, v := range vs {
-				if i == 0 {
-					c.Writer.Header().Set(k, v)
-				} else {
-					c.Writer.Header().Add(k, v)
-				}
-			}
+		if id := c.Param("id"); id != "" {
+			ev.TargetType, ev.TargetID = "identity_schema", id
+			ev.Data["default"] = c.Query("default") == "true"
 		}
-		c.Writer.WriteHeader(rec.status)
-		_, _ = io.Copy(c.Writer, &rec.body)
-		c.Abort()
-		return nil
-	}
+		return ev
+	})
 }

@@ -46,7 +46,11 @@ import (
 //     refuses to grow past it, so new Array(1e9) or a growing object graph
 //     end with ErrMemoryLimit (string doubling ends sooner, with the
 //     engine's "string too long" error at 2^30 characters).
-//   - Stack depth: deep recursion ends with a RangeError.
+//   - Stack depth: the pure-Go build of QuickJS cannot read its stack
+//     pointer, so its stack check (SetMaxStackSize) never fires; deep
+//     recursion ends at the CPU time limit like any other long run. Its
+//     frames cost about 17 µs each, so a run of 100 ms holds a few
+//     thousand of them (a few MB) when it is stopped.
 //
 // Scripts are compiled once to bytecode, cached by key (project, config
 // version and hook id); a run loads the cached bytecode into its VM.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -67,10 +68,11 @@ func (d *DB) pool(p *Project) (*pgxpool.Pool, error) {
 // by DB.InTx, so tenant-scoped code cannot run without a project; a zero Tx
 // refuses every call with ErrNoProject.
 type Tx struct {
-	conn     *pgx.Conn
-	project  *Project
-	settings *settingsMemo
-	ended    *[]func()
+	conn      *pgx.Conn
+	project   *Project
+	settings  *settingsMemo
+	ended     *[]func()
+	outboxDue *time.Time // MarkOutboxDue's deferred write (zero: none)
 }
 
 // OnEnd registers fn to run once the transaction has ended, committed or
@@ -210,9 +212,17 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 			panic(r)
 		}
 	}()
-	if err := fn(Tx{conn: conn, project: p, settings: &settingsMemo{}, ended: &ended}); err != nil {
+	var outboxDue time.Time
+	tx := Tx{conn: conn, project: p, settings: &settingsMemo{}, ended: &ended, outboxDue: &outboxDue}
+	if err := fn(tx); err != nil {
 		rollback()
 		return err
+	}
+	if !outboxDue.IsZero() {
+		if err := markOutboxDue(ctx, tx, outboxDue); err != nil {
+			rollback()
+			return err
+		}
 	}
 	tag, err := conn.Exec(ctx, "COMMIT")
 	if err != nil {

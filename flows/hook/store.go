@@ -124,10 +124,7 @@ func addOutbox(ctx context.Context, tx tenant.Tx, id uuid.UUID, due time.Time) e
 		ON CONFLICT (topic, ref_id) DO UPDATE SET due_at = excluded.due_at`, id, topicHook, due); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO platform.outbox_due (project_id, due_at) VALUES ($1, $2)
-		ON CONFLICT (project_id) DO UPDATE
-		SET due_at = least(platform.outbox_due.due_at, excluded.due_at), version = platform.outbox_due.version + 1`, tx.Project().ID, due)
-	return err
+	return tenant.MarkOutboxDue(ctx, tx, due)
 }
 
 func getDelivery(ctx context.Context, tx tenant.Tx, id uuid.UUID, forUpdate bool) (*Delivery, error) {

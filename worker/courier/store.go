@@ -54,17 +54,7 @@ func addOutbox(ctx context.Context, tx tenant.Tx, id uuid.UUID, due time.Time) e
 		ON CONFLICT (topic, ref_id) DO UPDATE SET due_at = excluded.due_at`, id, topicCourier, due); err != nil {
 		return err
 	}
-	return markDue(ctx, tx, tx.Project().ID, due)
-}
-
-// markDue records that the project has outbox work due at due (or
-// earlier). The version bump makes a concurrent sweep keep the row: the
-// sweep deletes it only if the version it read is still there.
-func markDue(ctx context.Context, tx tenant.Tx, project uuid.UUID, due time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO platform.outbox_due (project_id, due_at) VALUES ($1, $2)
-		ON CONFLICT (project_id) DO UPDATE
-		SET due_at = least(platform.outbox_due.due_at, excluded.due_at), version = platform.outbox_due.version + 1`, project, due)
-	return err
+	return tenant.MarkOutboxDue(ctx, tx, due)
 }
 
 // dispatchError is the error object of a failed dispatch.

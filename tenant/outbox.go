@@ -1,0 +1,36 @@
+package tenant
+
+import (
+	"context"
+	"time"
+)
+
+// MarkOutboxDue records in platform.outbox_due that tx's project has
+// outbox work (courier messages, hook deliveries) due at due or earlier,
+// in the same transaction as the outbox row, so that the outbox relay
+// visits the project. The version bump makes a concurrent sweep keep the
+// row: a sweep deletes it only if the version it read is still there.
+//
+// The row is one per project, shared by every transaction of the project
+// that writes outbox rows, and its lock lasts until commit. In a
+// transaction made by InTx the write is therefore deferred to right before
+// COMMIT (one write, at the earliest due time given): a registration that
+// queues a verification mail holds the lock for its commit only, not for
+// the rest of its work, so the project's registrations do not queue
+// behind each other.
+func MarkOutboxDue(ctx context.Context, tx Tx, due time.Time) error {
+	if tx.outboxDue == nil { // a Tx made without InTx: write now
+		return markOutboxDue(ctx, tx, due)
+	}
+	if tx.outboxDue.IsZero() || due.Before(*tx.outboxDue) {
+		*tx.outboxDue = due
+	}
+	return nil
+}
+
+func markOutboxDue(ctx context.Context, tx Tx, due time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO platform.outbox_due (project_id, due_at) VALUES ($1, $2)
+		ON CONFLICT (project_id) DO UPDATE
+		SET due_at = least(platform.outbox_due.due_at, excluded.due_at), version = platform.outbox_due.version + 1`, tx.Project().ID, due)
+	return err
+}

@@ -80,7 +80,7 @@ func Whoami(s *Service) httpx.Handler {
 		if err != nil {
 			return err
 		}
-		if c.Query("tokenize_as") != "" {
+		if c.Request.URL.RawQuery != "" && c.Query("tokenize_as") != "" {
 			return errx.New(errx.Invalid, "Session tokenization (tokenize_as) is not available for this project.")
 		}
 		cfg, err := s.Config(c.Request.Context(), p)

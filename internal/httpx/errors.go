@@ -159,8 +159,9 @@ func jsonReason(err error) string {
 
 // Logger returns the request-scoped logger (request id, project id).
 func Logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(loggerKey); ok {
-		return l.(*slog.Logger)
+	if v, ok := c.Get(loggerKey); ok {
+		r := v.(*reqLogger)
+		return r.logger()
 	}
 	return slog.Default()
 }

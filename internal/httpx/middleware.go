@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,7 +31,32 @@ func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 
 // SetLogAttrs adds attributes (e.g. project id) to the request logger.
 func SetLogAttrs(c *gin.Context, args ...any) {
-	c.Set(loggerKey, Logger(c).With(args...))
+	if v, ok := c.Get(loggerKey); ok {
+		r := v.(*reqLogger)
+		r.attrs = append(r.attrs, args...)
+		r.built.Store(nil)
+		return
+	}
+	c.Set(loggerKey, &reqLogger{base: Logger(c), attrs: args})
+}
+
+// reqLogger is the request-scoped logger, built on first use: most
+// requests log nothing below the configured level, and slog's With formats
+// its attributes at once, which is a measurable part of a whoami.
+// SetLogAttrs runs in middleware, before any handler reads the logger.
+type reqLogger struct {
+	base  *slog.Logger
+	attrs []any
+	built atomic.Pointer[slog.Logger]
+}
+
+func (r *reqLogger) logger() *slog.Logger {
+	if l := r.built.Load(); l != nil {
+		return l
+	}
+	l := r.base.With(r.attrs...)
+	r.built.Store(l)
+	return l
 }
 
 // validRequestID accepts ids a client may choose: short, printable, no spaces.
@@ -57,7 +84,9 @@ func Base(log *slog.Logger, role string) gin.HandlerFunc {
 		}
 		c.Set(requestIDKey, id)
 		c.Header(HeaderRequestID, id)
-		c.Set(loggerKey, log.With("request_id", id, "role", role))
+		rl := &reqLogger{base: log, attrs: make([]any, 0, 8)}
+		rl.attrs = append(rl.attrs, "request_id", id, "role", role)
+		c.Set(loggerKey, rl)
 		start := time.Now()
 		defer func() {
 			if r := recover(); r != nil {
@@ -70,6 +99,9 @@ func Base(log *slog.Logger, role string) gin.HandlerFunc {
 			lvl := slog.LevelInfo
 			if status >= 500 {
 				lvl = slog.LevelError
+			}
+			if !log.Enabled(c.Request.Context(), lvl) {
+				return
 			}
 			Logger(c).Log(c.Request.Context(), lvl, "request",
 				"method", c.Request.Method, "path", c.Request.URL.Path, "status", status,
@@ -103,6 +135,32 @@ func NoCache(c *gin.Context) {
 // Metrics holds the HTTP metrics of one role.
 type Metrics struct {
 	requests *prometheus.HistogramVec
+
+	mu        sync.RWMutex
+	observers map[metricKey]prometheus.Observer // label lookups, by key
+}
+
+type metricKey struct {
+	role, route, method string
+	status              int
+}
+
+// observer returns the histogram of k, looked up in the vector once.
+func (m *Metrics) observer(k metricKey) prometheus.Observer {
+	m.mu.RLock()
+	o, ok := m.observers[k]
+	m.mu.RUnlock()
+	if ok {
+		return o
+	}
+	o = m.requests.WithLabelValues(k.role, k.route, k.method, strconv.Itoa(k.status))
+	m.mu.Lock()
+	if m.observers == nil {
+		m.observers = map[metricKey]prometheus.Observer{}
+	}
+	m.observers[k] = o
+	m.mu.Unlock()
+	return o
 }
 
 // NewMetrics registers the HTTP metrics on reg.
@@ -126,7 +184,7 @@ func (m *Metrics) Middleware(role string) gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(role, route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Observe(time.Since(start).Seconds())
+		m.observer(metricKey{role, route, c.Request.Method, c.Writer.Status()}).Observe(time.Since(start).Seconds())
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
 )
 
-func median(d []time.Duration) time.Duration {
+func median[T time.Duration | float64](d []T) T {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	if len(s)%2 == 1 {

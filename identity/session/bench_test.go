@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,18 +16,20 @@ import (
 )
 
 // BenchmarkWhoami drives GET /sessions/whoami through the real router over
-// real TCP at 50 concurrent connections, next to a bare gin handler that
-// returns the same bytes, in the same run:
+// real TCP at 50 concurrent connections with wrk, next to a bare gin
+// handler that returns the same bytes, in the same run:
 //
-//	go test ./identity/session -run '^$' -bench Whoami -benchtime 30000x -count 5
+//	go test ./identity/session -run '^$' -bench Whoami -benchtime 1x
 //
-// The load comes from wrk when it is installed (5 s per sub-benchmark,
-// LANYARD_BENCH_DURATION to change), else from an in-process Go client
-// (b.N requests); see internal/loadtest.
-// It reports requests/s and p50/p99 latency per sub-benchmark: the bare
-// handler, the same bytes behind Lanyard's middleware, and whoami. With
-// LANYARD_BENCH_PROJECTS=2000 it provisions that many projects and spreads
-// the whoami load over sessions of 200 of them ("whoami-spread").
+// The variants run in alternation, 3 rounds of 5 s each
+// (LANYARD_BENCH_ROUNDS, LANYARD_BENCH_DURATION), and it reports per
+// variant the medians of requests/s, p50 and p99, and of each round's
+// ratio to the bare handler: the bare handler, the same bytes behind
+// Lanyard's middleware, and whoami. "saturated" sends as fast as answers
+// come; "paced" offers a fixed load well below capacity, where the latency
+// is the server's own. With LANYARD_BENCH_PROJECTS=2000 it provisions that
+// many projects and spreads the whoami load over sessions of 200 of them
+// ("whoami-spread"). Without wrk it is skipped.
 func BenchmarkWhoami(b *testing.B) {
 	e := newEnv(b)
 	is := e.issue(e.newIdentity("bench@example.com"))
@@ -76,16 +79,21 @@ func BenchmarkWhoami(b *testing.B) {
 	tok := func(path, token string) loadtest.Target {
 		return loadtest.Target{Path: path, Header: map[string]string{session.HeaderSessionToken: token}}
 	}
-	b.Run("bare", func(b *testing.B) {
-		loadtest.Run(b, bareSrv.URL, loadtest.Options{}, tok("/sessions/whoami", is.Token))
-	})
-	b.Run("static-behind-middleware", func(b *testing.B) {
-		loadtest.Run(b, mw.URL, loadtest.Options{}, tok("/p/"+e.project.Slug+"/bench/static", is.Token))
-	})
-	b.Run("whoami", func(b *testing.B) {
-		loadtest.Run(b, api.URL, loadtest.Options{}, tok("/p/"+e.project.Slug+"/sessions/whoami", is.Token))
-	})
-	if spread != nil {
-		b.Run("whoami-spread", func(b *testing.B) { loadtest.Run(b, api.URL, loadtest.Options{}, spread...) })
+	variants := []loadtest.Variant{
+		{Name: "bare", Base: bareSrv.URL, Targets: []loadtest.Target{tok("/sessions/whoami", is.Token)}},
+		{Name: "static-behind-middleware", Base: mw.URL, Targets: []loadtest.Target{tok("/p/"+e.project.Slug+"/bench/static", is.Token)}},
+		{Name: "whoami", Base: api.URL, Targets: []loadtest.Target{tok("/p/"+e.project.Slug+"/sessions/whoami", is.Token)}},
 	}
+	if spread != nil {
+		variants = append(variants, loadtest.Variant{Name: "whoami-spread", Base: api.URL, Targets: spread})
+	}
+	// At saturation: 50 connections sending as fast as answers come.
+	b.Run("saturated", func(b *testing.B) { loadtest.Compare(b, loadtest.Options{}, 3, variants...) })
+	// Paced: each of the 50 connections waits 10 ms after an answer, an
+	// offered load of about 4,500 req/s, a fraction of the capacity: the
+	// latency is the server's own rather than time spent queued behind the
+	// other 49 connections on two shared cores.
+	b.Run("paced", func(b *testing.B) {
+		loadtest.Compare(b, loadtest.Options{Pace: 10 * time.Millisecond}, 3, variants[0], variants[2])
+	})
 }

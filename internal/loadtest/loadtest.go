@@ -43,6 +43,7 @@ type Result struct {
 	Requests int
 	PerSec   float64
 	P50, P99 time.Duration
+	OfFirst  float64 // Compare: median % of the first variant's req/s
 }
 
 // wrkDone holds the wrk result of each *testing.B.
@@ -52,36 +53,22 @@ var wrkDone sync.Map
 type Options struct {
 	Conns    int           // concurrent connections (50)
 	Duration time.Duration // wrk run length (LANYARD_BENCH_DURATION, else 5s)
+	// Pace, when set, makes each connection wait that long after an
+	// answer before its next request (wrk's delay()), so that the load is
+	// a fixed fraction of the server's capacity and the latency is the
+	// server's, not the queue's. wrk only.
+	Pace time.Duration
 }
 
 // Run drives base+targets with o and reports req/s, p50-ms and p99-ms on
 // b. Every response must be 200; anything else fails the benchmark.
 func Run(b *testing.B, base string, o Options, targets ...Target) Result {
 	b.Helper()
-	if o.Conns <= 0 {
-		o.Conns = 50
-	}
-	if o.Duration <= 0 {
-		o.Duration = 5 * time.Second
-		if d, err := time.ParseDuration(os.Getenv("LANYARD_BENCH_DURATION")); err == nil && d > 0 {
-			o.Duration = d
-		}
-	}
-	if len(targets) == 0 {
-		b.Fatal("loadtest: no targets")
-	}
-	// Every target answers 200 before the load starts; this also warms
-	// the server's caches for every target, so that the figures are those
-	// of the steady state (the first request of each of 200 projects is a
-	// cold start, which would otherwise be most of the p99).
-	for _, t := range targets {
-		if code, body := once(base, t); code != http.StatusOK {
-			b.Fatalf("loadtest: %s = %d %s", t.Path, code, body)
-		}
-	}
+	o = o.withDefaults()
+	warm(b, base, targets)
 	var r Result
 	var err error
-	if wrk, lookErr := exec.LookPath("wrk"); lookErr == nil && os.Getenv("LANYARD_BENCH_DRIVER") != "go" {
+	if wrk, ok := wrkPath(); ok {
 		// The testing package calls a benchmark with b.N = 1 and then
 		// with the real b.N on the same *B; wrk runs for a time, so it
 		// runs once per *B and the second call reports the same result.
@@ -103,6 +90,126 @@ func Run(b *testing.B, base string, o Options, targets ...Target) Result {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (o Options) withDefaults() Options {
+	if o.Conns <= 0 {
+		o.Conns = 50
+	}
+	if o.Duration <= 0 {
+		o.Duration = 5 * time.Second
+		if d, err := time.ParseDuration(os.Getenv("LANYARD_BENCH_DURATION")); err == nil && d > 0 {
+			o.Duration = d
+		}
+	}
+	return o
+}
+
+// warm checks that every target answers 200 before the load starts; this
+// also warms the server's caches for every target, so that the figures
+// are those of the steady state (the first request of each of 200
+// projects is a cold start, which would otherwise be most of the p99).
+func warm(b *testing.B, base string, targets []Target) {
+	b.Helper()
+	if len(targets) == 0 {
+		b.Fatal("loadtest: no targets")
+	}
+	for _, t := range targets {
+		if code, body := once(base, t); code != http.StatusOK {
+			b.Fatalf("loadtest: %s = %d %s", t.Path, code, body)
+		}
+	}
+}
+
+func wrkPath() (string, bool) {
+	if os.Getenv("LANYARD_BENCH_DRIVER") == "go" {
+		return "", false
+	}
+	p, err := exec.LookPath("wrk")
+	return p, err == nil
+}
+
+// Variant is one server and its targets in a Compare.
+type Variant struct {
+	Name    string
+	Base    string
+	Targets []Target
+}
+
+// Compare drives the variants in turn, one after the other, for rounds
+// rounds (LANYARD_BENCH_ROUNDS overrides), each run o.Duration long, with
+// wrk. On a shared machine the speed of the cores drifts during a run;
+// variants measured in alternation see the same drift, so each round's
+// ratio to the first variant compares like with like. It reports, per
+// variant, the median over the rounds of req/s, p50 and p99 and of the
+// ratio of its req/s to the first variant's ("<name>-%-of-<first>").
+// Without wrk it skips the benchmark.
+func Compare(b *testing.B, o Options, rounds int, vs ...Variant) map[string]Result {
+	b.Helper()
+	wrk, ok := wrkPath()
+	if !ok {
+		b.Skip("loadtest: Compare needs wrk (Debian: apt-get install wrk)")
+	}
+	if v, err := strconv.Atoi(os.Getenv("LANYARD_BENCH_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	o = o.withDefaults()
+	if prev, ok := wrkDone.Load(b); ok { // b.N = 1, then the real b.N: run once
+		out := prev.(map[string]Result)
+		report(b, vs, out)
+		return out
+	}
+	for _, v := range vs {
+		warm(b, v.Base, v.Targets)
+	}
+	runs := map[string][]Result{}
+	b.ResetTimer()
+	for range max(rounds, 1) {
+		for _, v := range vs {
+			r, err := runWrk(b, wrk, v.Base, o, v.Targets)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs[v.Name] = append(runs[v.Name], r)
+		}
+	}
+	b.StopTimer()
+	out := map[string]Result{}
+	first := runs[vs[0].Name]
+	for _, v := range vs {
+		rs := runs[v.Name]
+		var rate, p50, p99, ratio []float64
+		for i, r := range rs {
+			rate, p50, p99 = append(rate, r.PerSec), append(p50, float64(r.P50)), append(p99, float64(r.P99))
+			ratio = append(ratio, 100*r.PerSec/first[i].PerSec)
+		}
+		out[v.Name] = Result{Driver: "wrk", Requests: rs[len(rs)/2].Requests, PerSec: median(rate),
+			P50: time.Duration(median(p50)), P99: time.Duration(median(p99)), OfFirst: median(ratio)}
+	}
+	wrkDone.Store(b, out)
+	report(b, vs, out)
+	return out
+}
+
+func report(b *testing.B, vs []Variant, out map[string]Result) {
+	for i, v := range vs {
+		r := out[v.Name]
+		b.ReportMetric(r.PerSec, v.Name+"-req/s")
+		b.ReportMetric(ms(r.P50), v.Name+"-p50-ms")
+		b.ReportMetric(ms(r.P99), v.Name+"-p99-ms")
+		if i > 0 {
+			b.ReportMetric(r.OfFirst, v.Name+"-%-of-"+vs[0].Name)
+		}
+	}
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
 
 func once(base string, t Target) (int, string) {
 	req, err := http.NewRequest("GET", base+t.Path, nil)
@@ -181,7 +288,7 @@ request = function()
   local t = targets[(i %% #targets) + 1]
   return wrk.format("GET", t[1], t[2])
 end
-`
+%s`
 
 // runWrk runs wrk for o.Duration with two threads (b.N is not used: wrk
 // runs for a time, not a count).
@@ -195,7 +302,11 @@ func runWrk(b *testing.B, wrk, base string, o Options, targets []Target) (Result
 		lua.WriteString("}},\n")
 	}
 	script := filepath.Join(b.TempDir(), "targets.lua")
-	if err := os.WriteFile(script, []byte(fmt.Sprintf(wrkScript, lua.String())), 0o600); err != nil {
+	pace := ""
+	if o.Pace > 0 {
+		pace = fmt.Sprintf("delay = function() return %d end\n", o.Pace.Milliseconds())
+	}
+	if err := os.WriteFile(script, []byte(fmt.Sprintf(wrkScript, lua.String(), pace)), 0o600); err != nil {
 		return Result{}, err
 	}
 	b.ResetTimer()

@@ -176,7 +176,6 @@ func benchRounds(n int) int {
 	return max(1, min(r, n/10))
 }
 
-
 var benchClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
 func get(url string) (int, []byte) {

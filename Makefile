@@ -50,13 +50,18 @@ test-js:
 
 bench: services
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get install -y -qq wrk >/dev/null; } || \
-		echo "wrk is not installed (Debian: apt-get install wrk): HTTP benchmarks use the in-process Go client"
+		echo "wrk is not installed (Debian: apt-get install wrk): HTTP benchmarks use the in-process Go client and whoami's comparison is skipped"
 	$(GO) test -run '^$$' -bench Provision -benchtime 200x ./tenant/
 	$(GO) test -run '^$$' -bench MigrateTenants -benchtime 1x -timeout 60m ./tenant/
 	$(GO) test -run '^$$' -bench GetIdentity -benchtime 3s ./identity/
 	$(GO) test -run '^$$' -bench Import100k -benchtime 1x ./identity/
-	$(GO) test -run '^$$' -bench Whoami -benchtime 30000x ./identity/session/
-	$(GO) test -run '^$$' -bench PasswordLogin -benchtime 100x ./flows/
+	$(GO) test -run '^$$' -bench Whoami -benchtime 1x ./identity/session/
+	$(GO) test -run '^$$' -bench PasswordLogin -benchtime 150x ./flows/
+	@# The same with Lanyard on one core and Postgres/Redis free to use the
+	@# others, as when the database runs on its own machine.
+	@if command -v taskset >/dev/null && [ "$$(nproc)" -ge 2 ]; then \
+		$(GO) test -c -o bin/flows.test ./flows/ && \
+		taskset -c 0 bin/flows.test -test.run '^$$' -test.bench PasswordLogin -test.benchtime 100x -test.cpu 1; fi
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./identity/hash/
 	$(GO) test -run '^$$' -bench . -benchtime 300x ./worker/courier/
 	$(GO) test -run '^$$' -bench RegistrationMailPaced100 -benchtime 300x ./flows/verification/

@@ -65,7 +65,10 @@ func (d *Deps) Env(c *gin.Context) (*Env, error) {
 		return nil, err
 	}
 	e := &Env{C: c, Project: b.Project, BaseURL: b.BaseURL, JSON: IsJSONRequest(c.Request)}
-	err = d.DB.InTxOpts(c.Request.Context(), b.Project, tenant.TxOptions{ReadOnly: true}, func(tx tenant.Tx) (err error) {
+	// The project's configuration may lag a change made by another
+	// process by a few seconds (tenant.SettingsTTL); when this process
+	// holds it, the read costs no round trip.
+	err = d.DB.InTxOpts(c.Request.Context(), b.Project, tenant.TxOptions{ReadOnly: true, CachedSettings: true}, func(tx tenant.Tx) (err error) {
 		e.Config, err = LoadConfig(c.Request.Context(), tx)
 		return err
 	})

@@ -132,14 +132,28 @@ type Handle func(ctx context.Context, tx tenant.Tx, e *Env, f *Flow, b *Body) (r
 
 // InFlowTx runs fn in a transaction of p holding a tenant.DB nesting
 // slot: flow handlers read the current session, hooks and cached settings
-// over other connections while their transaction is open.
+// over other connections while their transaction is open. Its settings
+// (flow, hook and courier configuration) may come from the process's copy
+// (tenant.TxOptions.CachedSettings); flows never write settings.
 func (d *Deps) InFlowTx(ctx context.Context, p *tenant.Project, fn func(tx tenant.Tx) error) error {
+	return d.inNestingTx(ctx, p, tenant.TxOptions{CachedSettings: true}, fn)
+}
+
+// InInitTx is InFlowTx for creating a flow (GET /self-service/<kind>/...):
+// its commit does not wait for the WAL flush (tenant.TxOptions.AsyncCommit),
+// since a new flow lost in a crash only makes its client start another.
+// A before hook that queues a delivery makes it wait after all.
+func (d *Deps) InInitTx(ctx context.Context, p *tenant.Project, fn func(tx tenant.Tx) error) error {
+	return d.inNestingTx(ctx, p, tenant.TxOptions{CachedSettings: true, AsyncCommit: true}, fn)
+}
+
+func (d *Deps) inNestingTx(ctx context.Context, p *tenant.Project, o tenant.TxOptions, fn func(tx tenant.Tx) error) error {
 	release, err := d.DB.NestingSlot(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return d.DB.InTx(ctx, p, fn)
+	return d.DB.InTxOpts(ctx, p, o, fn)
 }
 
 // Submit serves POST /self-service/<kind>?flow=. It loads and locks the

@@ -73,6 +73,47 @@ type Tx struct {
 	settings  *settingsMemo
 	ended     *[]func()
 	outboxDue *time.Time // MarkOutboxDue's deferred write (zero: none)
+	begin     *lazyBegin
+	durable   *bool // Durable was called
+}
+
+// Durable makes the commit of a transaction opened with
+// TxOptions.AsyncCommit wait for the WAL flush after all: code that writes
+// what must survive a crash (an outbox row, a hook delivery) calls it.
+// Other transactions always wait.
+func (t Tx) Durable() {
+	if t.durable != nil {
+		*t.durable = true
+	}
+}
+
+// lazyBegin is the BEGIN of a transaction made by InTx, sent with its
+// first statement: a transaction that only reads settings the process
+// already holds (TxOptions.CachedSettings) costs no round trip.
+type lazyBegin struct {
+	sql   string
+	begun bool
+	err   error
+}
+
+// ready sends the transaction's BEGIN if it was not sent yet.
+func (t Tx) ready(ctx context.Context) error {
+	if t.conn == nil {
+		return ErrNoProject
+	}
+	b := t.begin
+	if b == nil || b.begun {
+		return nil
+	}
+	if b.err != nil {
+		return b.err
+	}
+	if _, err := t.conn.Exec(ctx, b.sql); err != nil {
+		b.err = fmt.Errorf("tenant: begin: %w", err)
+		return b.err
+	}
+	b.begun = true
+	return nil
 }
 
 // OnEnd registers fn to run once the transaction has ended, committed or
@@ -93,59 +134,71 @@ func (t Tx) Project() *Project { return t.project }
 
 // Exec runs a statement in the project's schema.
 func (t Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if t.conn == nil {
-		return pgconn.CommandTag{}, ErrNoProject
+	if err := t.ready(ctx); err != nil {
+		return pgconn.CommandTag{}, err
 	}
 	return t.conn.Exec(ctx, sql, args...)
 }
 
 // Query runs a query in the project's schema.
 func (t Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if t.conn == nil {
-		return nil, ErrNoProject
+	if err := t.ready(ctx); err != nil {
+		return nil, err
 	}
 	return t.conn.Query(ctx, sql, args...)
 }
 
 // QueryRow runs a one-row query in the project's schema.
 func (t Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if t.conn == nil {
-		return errRow{}
+	if err := t.ready(ctx); err != nil {
+		return errRow{err}
 	}
 	return t.conn.QueryRow(ctx, sql, args...)
 }
 
 // CopyFrom bulk-loads rows into a table of the project's schema.
 func (t Tx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
-	if t.conn == nil {
-		return 0, ErrNoProject
+	if err := t.ready(ctx); err != nil {
+		return 0, err
 	}
 	return t.conn.CopyFrom(ctx, table, columns, src)
 }
 
 // SendBatch sends queued queries in one round trip.
 func (t Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if t.conn == nil {
-		return errBatch{}
+	if err := t.ready(ctx); err != nil {
+		return errBatch{err}
 	}
 	return t.conn.SendBatch(ctx, b)
 }
 
-type errRow struct{}
+type errRow struct{ err error }
 
-func (errRow) Scan(...any) error { return ErrNoProject }
+func (r errRow) Scan(...any) error { return r.err }
 
-type errBatch struct{}
+type errBatch struct{ err error }
 
-func (errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, ErrNoProject }
-func (errBatch) Query() (pgx.Rows, error)         { return nil, ErrNoProject }
-func (errBatch) QueryRow() pgx.Row                { return errRow{} }
-func (errBatch) Close() error                     { return ErrNoProject }
-func (errBatch) Tx() pgx.Tx                       { return nil }
+func (b errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
+func (b errBatch) Query() (pgx.Rows, error)         { return nil, b.err }
+func (b errBatch) QueryRow() pgx.Row                { return errRow{b.err} }
+func (b errBatch) Close() error                     { return b.err }
+func (errBatch) Tx() pgx.Tx                         { return nil }
 
 // TxOptions says how InTx opens its transaction.
 type TxOptions struct {
 	ReadOnly bool
+	// CachedSettings lets the transaction's settings come from the
+	// process's copy of the project's settings, read at most SettingsTTL
+	// ago (see settings.go): for reads that may lag a change made by
+	// another process by a few seconds, as flows reading their project's
+	// configuration may. Never for a read-modify-write of a setting.
+	CachedSettings bool
+	// AsyncCommit lets COMMIT return before the WAL is flushed to disk
+	// (synchronous_commit off for this transaction): a crash in the next
+	// few hundred milliseconds may lose it. For rows whose loss is
+	// harmless, such as a new self-service flow (the client starts
+	// another); Tx.Durable, which MarkOutboxDue calls, turns it off.
+	AsyncCommit bool
 }
 
 // InTx runs fn in a transaction whose search_path is the project's schema,
@@ -161,6 +214,9 @@ func (d *DB) InTx(ctx context.Context, p *Project, fn func(Tx) error) error {
 // SELECT set_config(...)" on the simple protocol; the schema name comes from
 // the project row and is checked against the schema-name pattern, never
 // from request data), so a one-query transaction costs three round trips.
+// That round trip is sent with the transaction's first statement; a
+// transaction that sends none (it only read cached settings) costs none,
+// and ends without COMMIT.
 func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) error) (err error) {
 	pool, err := d.pool(p)
 	if err != nil {
@@ -186,12 +242,17 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 	if o.ReadOnly {
 		begin = "BEGIN READ ONLY"
 	}
+	if o.AsyncCommit {
+		begin += "; SET LOCAL synchronous_commit = off"
+	}
 	// The quoted identifier, as an SQL string literal; safe because the
 	// name matched schemaNameRE.
-	if _, err := conn.Exec(ctx, begin+"; SELECT set_config('search_path', '"+pgx.Identifier{p.Schema}.Sanitize()+"', true)"); err != nil {
-		broken = true
-		return fmt.Errorf("tenant: begin: %w", err)
-	}
+	lazy := &lazyBegin{sql: begin + "; SELECT set_config('search_path', '" + pgx.Identifier{p.Schema}.Sanitize() + "', true)"}
+	defer func() {
+		if lazy.err != nil {
+			broken = true
+		}
+	}()
 	var ended []func()
 	runEnded := func() {
 		for _, fn := range ended {
@@ -199,6 +260,10 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 		}
 	}
 	rollback := func() {
+		if !lazy.begun {
+			runEnded()
+			return
+		}
 		if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
 			broken = true
 			return
@@ -213,13 +278,25 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 		}
 	}()
 	var outboxDue time.Time
-	tx := Tx{conn: conn, project: p, settings: &settingsMemo{}, ended: &ended, outboxDue: &outboxDue}
+	var durable bool
+	tx := Tx{conn: conn, project: p, settings: &settingsMemo{cached: o.CachedSettings}, ended: &ended, outboxDue: &outboxDue,
+		begin: lazy, durable: &durable}
 	if err := fn(tx); err != nil {
 		rollback()
 		return err
 	}
 	if !outboxDue.IsZero() {
 		if err := markOutboxDue(ctx, tx, outboxDue); err != nil {
+			rollback()
+			return err
+		}
+	}
+	if !lazy.begun {
+		runEnded()
+		return nil
+	}
+	if o.AsyncCommit && durable {
+		if _, err := conn.Exec(ctx, "SET LOCAL synchronous_commit = on"); err != nil {
 			rollback()
 			return err
 		}

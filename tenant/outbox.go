@@ -17,8 +17,10 @@ import (
 // COMMIT (one write, at the earliest due time given): a registration that
 // queues a verification mail holds the lock for its commit only, not for
 // the rest of its work, so the project's registrations do not queue
-// behind each other.
+// behind each other. The transaction's commit waits for the WAL flush
+// (Tx.Durable).
 func MarkOutboxDue(ctx context.Context, tx Tx, due time.Time) error {
+	tx.Durable()
 	if tx.outboxDue == nil { // a Tx made without InTx: write now
 		return markOutboxDue(ctx, tx, due)
 	}

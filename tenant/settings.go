@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -35,7 +38,69 @@ func LoadSetting(ctx context.Context, tx Tx, key string, v any) (bool, error) {
 
 // settingsMemo holds a transaction's settings once read.
 type settingsMemo struct {
-	values map[string][]byte // nil until read
+	values map[string][]byte // nil until read; never changed once set
+	cached bool              // may come from the process's copy (TxOptions.CachedSettings)
+	wrote  bool              // this transaction saved a setting: read from Postgres
+}
+
+// SettingsTTL bounds the age of the process's copy of a project's
+// settings that transactions with TxOptions.CachedSettings read. A change
+// made by this process drops its copy at once and again when the change
+// commits; a change made by another process is seen within SettingsTTL.
+const SettingsTTL = 5 * time.Second
+
+// settingsCopies is the process's copy of the settings of the projects it
+// served, by project id. gen counts the drops: a read keeps what it read
+// only if no drop happened since it began, so a read that raced a change
+// never keeps the old values.
+var settingsCopies = struct {
+	sync.Mutex
+	m   map[uuid.UUID]settingsCopy
+	gen uint64
+}{m: map[uuid.UUID]settingsCopy{}}
+
+type settingsCopy struct {
+	values map[string][]byte
+	at     time.Time
+}
+
+// maxSettingsCopies bounds the process's copies; past it they are all
+// dropped (the next reads fill it again).
+const maxSettingsCopies = 50_000
+
+func cachedSettings(project uuid.UUID) (map[string][]byte, bool) {
+	settingsCopies.Lock()
+	defer settingsCopies.Unlock()
+	c, ok := settingsCopies.m[project]
+	if !ok || time.Since(c.at) >= SettingsTTL {
+		return nil, false
+	}
+	return c.values, true
+}
+
+func settingsGen() uint64 {
+	settingsCopies.Lock()
+	defer settingsCopies.Unlock()
+	return settingsCopies.gen
+}
+
+func keepSettings(project uuid.UUID, values map[string][]byte, gen uint64, at time.Time) {
+	settingsCopies.Lock()
+	defer settingsCopies.Unlock()
+	if settingsCopies.gen != gen {
+		return
+	}
+	if len(settingsCopies.m) >= maxSettingsCopies {
+		clear(settingsCopies.m)
+	}
+	settingsCopies.m[project] = settingsCopy{values: values, at: at}
+}
+
+func dropSettings(project uuid.UUID) {
+	settingsCopies.Lock()
+	defer settingsCopies.Unlock()
+	settingsCopies.gen++
+	delete(settingsCopies.m, project)
 }
 
 func (t Tx) setting(ctx context.Context, key string) ([]byte, bool, error) {
@@ -48,7 +113,11 @@ func (t Tx) setting(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		return raw, err == nil, err
 	}
+	if m.values == nil && m.cached && !m.wrote {
+		m.values, _ = cachedSettings(t.project.ID)
+	}
 	if m.values == nil {
+		gen, at := settingsGen(), time.Now()
 		rows, err := t.Query(ctx, `SELECT key, value FROM project_settings`)
 		if err != nil {
 			return nil, false, err
@@ -68,6 +137,9 @@ func (t Tx) setting(ctx context.Context, key string) ([]byte, bool, error) {
 			return nil, false, err
 		}
 		m.values = values
+		if !m.wrote {
+			keepSettings(t.project.ID, values, gen, at)
+		}
 	}
 	raw, ok := m.values[key]
 	return raw, ok, nil
@@ -86,6 +158,13 @@ func SaveSetting(ctx context.Context, tx Tx, key string, v any) error {
 	}
 	if m := tx.settings; m != nil {
 		m.values = nil // later reads in this transaction read again
+		m.wrote = true
 	}
+	// Other transactions of this process read Postgres again from now on,
+	// and again once this one ended (a read between now and the commit
+	// still sees the old values; it must not be kept).
+	project := tx.Project().ID
+	dropSettings(project)
+	tx.OnEnd(func() { dropSettings(project) })
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
@@ -95,5 +96,78 @@ func TestTxOnEnd(t *testing.T) {
 	}
 	if (tenant.Tx{}).OnEnd(func() {}) {
 		t.Fatal("a zero Tx accepted OnEnd")
+	}
+}
+
+// Transactions with CachedSettings read the process's copy of a project's
+// settings: one that reads nothing else sends no statement at all (no
+// BEGIN, no COMMIT). A change saved by this process is read at once; a
+// change written behind the process's back (as another process does) is
+// read by transactions without CachedSettings at once and by cached ones
+// within SettingsTTL. Copies are per project.
+func TestCachedSettings(t *testing.T) {
+	t.Parallel()
+	env := tenanttest.Get(t)
+	a, b := tenanttest.NewProject(t).Project, tenanttest.NewProject(t).Project
+	ctx := context.Background()
+	db := env.DB
+	save := func(p *tenant.Project, n int) {
+		t.Helper()
+		if err := db.InTx(ctx, p, func(tx tenant.Tx) error { return tenant.SaveSetting(ctx, tx, "demo", demoSetting{N: n}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(p *tenant.Project, o tenant.TxOptions) (n int, begun bool) {
+		t.Helper()
+		err := db.InTxOpts(ctx, p, o, func(tx tenant.Tx) error {
+			var v demoSetting
+			if _, err := tenant.LoadSetting(ctx, tx, "demo", &v); err != nil {
+				return err
+			}
+			n, begun = v.N, tenant.TxBegun(tx)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, begun
+	}
+	cached := tenant.TxOptions{ReadOnly: true, CachedSettings: true}
+	save(a, 1)
+	save(b, 100)
+	if n, _ := read(a, cached); n != 1 {
+		t.Fatalf("first cached read = %d, want 1", n)
+	}
+	if n, begun := read(a, cached); n != 1 || begun {
+		t.Fatalf("second cached read = %d (begun %v), want 1 without a round trip", n, begun)
+	}
+	if n, _ := read(b, cached); n != 100 {
+		t.Fatalf("project b read %d, want its own 100", n)
+	}
+	save(a, 2)
+	if n, _ := read(a, cached); n != 2 {
+		t.Fatalf("after a change by this process: %d, want 2", n)
+	}
+	// Behind the process's back: a statement outside SaveSetting. Cached
+	// reads may return 2 until the copy is SettingsTTL old.
+	if err := db.InTx(ctx, a, func(tx tenant.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE project_settings SET value = '{"n": 3}' WHERE key = 'demo'`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(tenant.SettingsTTL + 2*time.Second)
+	for {
+		n, _ := read(a, cached)
+		if n == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a cached read still returned %d after SettingsTTL", n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n, begun := read(a, tenant.TxOptions{ReadOnly: true}); n != 3 || !begun {
+		t.Fatalf("uncached read = %d (begun %v), want 3 from Postgres", n, begun)
 	}
 }

@@ -77,8 +77,10 @@ func scanDelivery(r pgx.Row) (*Delivery, error) {
 	return &d, err
 }
 
-// insertDelivery writes d (its id is set when zero).
+// insertDelivery writes d (its id is set when zero). The delivery log
+// survives a crash: the transaction's commit waits for the WAL flush.
 func insertDelivery(ctx context.Context, tx tenant.Tx, d *Delivery) error {
+	tx.Durable()
 	if d.ID == uuid.Nil {
 		id, err := uuid.NewV7()
 		if err != nil {

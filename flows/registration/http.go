@@ -60,7 +60,7 @@ func Init(d *flows.Deps, t flows.Type) gin.HandlerFunc {
 			}
 		}
 		var f *flows.Flow
-		err = d.InFlowTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
+		err = d.InInitTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
 			f, err = d.NewFlow(e.Ctx(), tx, e, spec, flows.NewFlowParams{Type: t, ReturnTo: returnTo})
 			return err
 		})

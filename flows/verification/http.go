@@ -62,7 +62,7 @@ func (h *Handler) Init(t flows.Type) gin.HandlerFunc {
 			return err
 		}
 		var f *flows.Flow
-		err = d.InFlowTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
+		err = d.InInitTx(e.Ctx(), e.Project, func(tx tenant.Tx) (err error) {
 			f, err = d.NewFlow(e.Ctx(), tx, e, h.Spec(), flows.NewFlowParams{Type: t, ReturnTo: returnTo})
 			return err
 		})

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/lanyard-id/lanyard/tenant"
 )
 
 // Cache is the whoami cache in Redis: the rendered session body by token
@@ -163,13 +165,17 @@ func (c *Cache) put(ctx context.Context, project uuid.UUID, tokenHash []byte, ba
 
 // invalidate gives each identity a new generation, which refuses all of
 // its entries (the next read of each deletes it), and the project a new
-// epoch, which refuses every in-process entry of the project, atomically. Call it inside the
-// revoking transaction, after the UPDATE and before the commit; an error
-// must roll the revocation back.
-func (c *Cache) invalidate(ctx context.Context, project uuid.UUID, r revoked) error {
+// epoch, which refuses every in-process entry of the project, atomically.
+// Call it inside the revoking transaction, after the UPDATE and before the
+// commit; an error must roll the revocation back. The transaction ends no
+// sooner than EpochLease after the new epoch was set, so that no process
+// serves the old epoch to a request that arrives after the revocation
+// returned (see local).
+func (c *Cache) invalidate(ctx context.Context, tx tenant.Tx, r revoked) error {
 	if len(r.identities) == 0 {
 		return nil
 	}
+	project := tx.Project().ID
 	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for id := range r.identities {
 			p.Set(ctx, c.genKey(project, id), randomGen(), 2*c.ttl)
@@ -177,7 +183,19 @@ func (c *Cache) invalidate(ctx context.Context, project uuid.UUID, r revoked) er
 		p.Set(ctx, c.epochKey(project), randomGen(), 0)
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	set := time.Now()
+	wait := func() {
+		if d := EpochLease - time.Since(set); d > 0 {
+			time.Sleep(d)
+		}
+	}
+	if !tx.OnEnd(wait) {
+		wait()
+	}
+	return nil
 }
 
 // NewDefaultCache is the cache the roles use: Redis entries for up to 10

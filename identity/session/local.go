@@ -15,14 +15,22 @@ import (
 // An entry records the project's revocation epoch read before the entry's
 // data was read (from the Redis entry or from Postgres). Every revocation
 // sets a new epoch in the same MULTI as the identity generation, before
-// its transaction commits. A request serves an entry only after reading the
-// current epoch with a Redis GET that STARTED after the request arrived, so
-// a revocation that returned before the request is always seen. Concurrent
-// requests of one project share that GET (a batch closes when its GET is
-// sent; later arrivals wait for the next one), and the GETs of all projects
-// waiting at that moment go out in one pipeline, so at high concurrency the
-// cost is a fraction of a round trip per request however many projects
-// the requests are spread over.
+// its transaction commits, and does not return before EpochLease has
+// passed since that MULTI was answered (Cache.invalidate).
+//
+// A request serves an entry only with an epoch read by a Redis GET that
+// started less than EpochLease before the request. A revocation that
+// returned before the request arrived set its epoch more than EpochLease
+// before it; a GET that still read the old epoch was answered before the
+// new one was set, so it started more than EpochLease before the request,
+// and the request reads the epoch again. So a revocation is always seen by
+// every request that arrives after it returned, in every process, while a
+// busy project costs one epoch read per EpochLease per process instead of
+// one per request.
+//
+// Requests that need a new read share it: a batch closes when its GET is
+// sent, later arrivals wait for the next one, and the GETs of all projects
+// waiting at that moment go out in one pipeline.
 type local struct {
 	c   *Cache
 	ttl time.Duration
@@ -30,8 +38,19 @@ type local struct {
 
 	mu       sync.Mutex
 	entries  map[string]localEntry
+	epochs   map[uuid.UUID]epochRead   // the last epoch read, by project
 	pending  map[uuid.UUID]*epochBatch // the next pipeline, by project
 	inflight bool                      // a pipeline is out
+}
+
+// EpochLease is how long an epoch read serves requests (see local), and
+// how long a revocation waits after setting a new epoch before it returns.
+const EpochLease = 20 * time.Millisecond
+
+// epochRead is an epoch and when the GET that read it was sent.
+type epochRead struct {
+	value string
+	sent  time.Time
 }
 
 type localEntry struct {
@@ -43,11 +62,13 @@ type localEntry struct {
 type epochBatch struct {
 	done  chan struct{}
 	epoch string
+	sent  time.Time
 	err   error
 }
 
 func newLocal(c *Cache, ttl time.Duration, max int) *local {
-	return &local{c: c, ttl: ttl, max: max, entries: map[string]localEntry{}, pending: map[uuid.UUID]*epochBatch{}}
+	return &local{c: c, ttl: ttl, max: max, entries: map[string]localEntry{}, epochs: map[uuid.UUID]epochRead{},
+		pending: map[uuid.UUID]*epochBatch{}}
 }
 
 func (c *Cache) epochKey(project uuid.UUID) string { return c.prefix(project) + "epoch" }
@@ -63,11 +84,16 @@ end
 return e
 `)
 
-// epoch returns the project's epoch as read by a GET sent after the call.
-// One pipeline of GETs is in flight at a time; callers that arrive during
-// it join the next one, sent when it returns.
-func (l *local) epoch(ctx context.Context, project uuid.UUID) (string, error) {
+// epoch returns the project's epoch as read by a GET sent less than
+// EpochLease before the call (now), reading it again when the last read is
+// older. One pipeline of GETs is in flight at a time; callers that arrive
+// during it join the next one, sent when it returns.
+func (l *local) epoch(ctx context.Context, project uuid.UUID, now time.Time) (string, error) {
 	l.mu.Lock()
+	if r, ok := l.epochs[project]; ok && now.Sub(r.sent) < EpochLease {
+		l.mu.Unlock()
+		return r.value, nil
+	}
 	b := l.pending[project]
 	if b == nil {
 		b = &epochBatch{done: make(chan struct{})}
@@ -103,6 +129,18 @@ func (l *local) run() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		l.fetch(ctx, batch)
 		cancel()
+		l.mu.Lock()
+		if len(l.epochs) >= l.max {
+			clear(l.epochs)
+		}
+		for project, b := range batch {
+			if b.err == nil {
+				if r, ok := l.epochs[project]; !ok || b.sent.After(r.sent) {
+					l.epochs[project] = epochRead{value: b.epoch, sent: b.sent}
+				}
+			}
+		}
+		l.mu.Unlock()
 		for _, b := range batch {
 			close(b.done)
 		}
@@ -114,6 +152,10 @@ func (l *local) run() {
 // projects has one per project); the rare project without an epoch yet
 // gets one from epochScript in a second round trip.
 func (l *local) fetch(ctx context.Context, batch map[uuid.UUID]*epochBatch) {
+	sent := time.Now()
+	for _, b := range batch {
+		b.sent = sent
+	}
 	gets := make(map[uuid.UUID]*redis.StringCmd, len(batch))
 	_, err := l.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for project := range batch {

@@ -215,7 +215,7 @@ func (s *Service) Extend(ctx context.Context, p *tenant.Project, baseURL string,
 			return err
 		}
 		if s.cache != nil {
-			if err := s.cache.invalidate(ctx, p.ID, revoked{identities: map[uuid.UUID]bool{sess.IdentityID: true}}); err != nil {
+			if err := s.cache.invalidate(ctx, tx, revoked{identities: map[uuid.UUID]bool{sess.IdentityID: true}}); err != nil {
 				return err
 			}
 		}

@@ -210,7 +210,7 @@ func (s *Service) Whoami(ctx context.Context, p *tenant.Project, baseURL, token 
 	epoch := ""
 	if l := s.cache.local; l != nil {
 		var err error
-		if epoch, err = l.epoch(ctx, p.ID); err != nil {
+		if epoch, err = l.epoch(ctx, p.ID, time.Now()); err != nil { // the real clock, not s.now
 			s.log.WarnContext(ctx, "whoami cache epoch failed", "error", err.Error())
 			epoch = ""
 		} else if e, ok := l.get(key, epoch, now); ok && fresh(e) {
@@ -390,7 +390,7 @@ func (s *Service) revoke(ctx context.Context, tx tenant.Tx, identityID, sessionI
 		r.identities[*identityID] = true
 	}
 	if s.cache != nil {
-		if err := s.cache.invalidate(ctx, tx.Project().ID, r); err != nil {
+		if err := s.cache.invalidate(ctx, tx, r); err != nil {
 			return 0, fmt.Errorf("session: invalidate cache: %w", err)
 		}
 	}
@@ -470,7 +470,7 @@ func (s *Service) IdentityChanged(ctx context.Context, tx tenant.Tx, identityID 
 	if s.cache == nil {
 		return nil
 	}
-	if err := s.cache.invalidate(ctx, tx.Project().ID, revoked{identities: map[uuid.UUID]bool{identityID: true}}); err != nil {
+	if err := s.cache.invalidate(ctx, tx, revoked{identities: map[uuid.UUID]bool{identityID: true}}); err != nil {
 		return fmt.Errorf("session.IdentityChanged: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/identity/session"
+	"github.com/lanyard-id/lanyard/internal/server/servertest"
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
 )
@@ -424,5 +425,35 @@ func TestIdentityChangesShowInWhoamiAtOnce(t *testing.T) {
 	wantStatus(t, w, http.StatusOK)
 	if got := whoami()["email"]; got != "countess@example.com" {
 		t.Errorf("after PATCH whoami email = %v", got)
+	}
+}
+
+// A revocation in one process is seen at once by another process that
+// answered whoami for the session a moment before from its own memory
+// (each process reuses an epoch read for session.EpochLease; a revocation
+// returns only after that long).
+func TestRevocationSeenByAnotherProcess(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	deps := servertest.Deps(t)
+	other := session.NewService(deps.DB, session.Options{Cache: session.NewDefaultCache(deps.Redis, deps.Config.RedisNamespace)})
+	other.UseIdentities(deps.Identities)
+	ctx := context.Background()
+	base := "http://127.0.0.1/p/" + e.project.Slug
+	for i := range 10 {
+		is := e.issue(e.newIdentity(fmt.Sprintf("other-process-%d@example.com", i)))
+		for range 3 { // cached in the other process's memory, epoch read just now
+			if _, err := other.Whoami(ctx, e.project, base, is.Token); err != nil {
+				t.Fatalf("whoami before the revocation: %v", err)
+			}
+		}
+		if err := e.db.InTx(ctx, e.project, func(tx tenant.Tx) error {
+			return e.svc.RevokeIdentitySessions(ctx, tx, is.Session.IdentityID)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := other.Whoami(ctx, e.project, base, is.Token); err == nil {
+			t.Fatalf("round %d: the other process answered %s after the revocation returned", i, r.Body)
+		}
 	}
 }

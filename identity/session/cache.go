@@ -186,6 +186,11 @@ func (c *Cache) invalidate(ctx context.Context, tx tenant.Tx, r revoked) error {
 	if err != nil {
 		return err
 	}
+	// Then the revocation sequence (another key, perhaps on another node
+	// of a cluster: after the epoch, never with it; see local).
+	if err := c.rdb.Set(ctx, c.seqKey(), randomGen(), 0).Err(); err != nil {
+		return err
+	}
 	set := time.Now()
 	wait := func() {
 		if d := EpochLease - time.Since(set); d > 0 {

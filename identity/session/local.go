@@ -15,22 +15,24 @@ import (
 // An entry records the project's revocation epoch read before the entry's
 // data was read (from the Redis entry or from Postgres). Every revocation
 // sets a new epoch in the same MULTI as the identity generation, before
-// its transaction commits, and does not return before EpochLease has
-// passed since that MULTI was answered (Cache.invalidate).
+// its transaction commits, then a new value of the revocation sequence
+// (one key for all projects), and does not return before EpochLease has
+// passed since (Cache.invalidate).
 //
-// A request serves an entry only with an epoch read by a Redis GET that
-// started less than EpochLease before the request. A revocation that
-// returned before the request arrived set its epoch more than EpochLease
-// before it; a GET that still read the old epoch was answered before the
-// new one was set, so it started more than EpochLease before the request,
-// and the request reads the epoch again. So a revocation is always seen by
-// every request that arrives after it returned, in every process, while a
-// busy project costs one epoch read per EpochLease per process instead of
-// one per request.
+// A request serves an entry only with an epoch confirmed less than
+// EpochLease before the request: by its own GET, or by a read of the
+// sequence that found the value read before that GET (epochRead.validAt).
+// A revocation that returned before the request arrived set the epoch and
+// the sequence more than EpochLease before it; a read that still saw the
+// old value was answered before, so it was sent more than EpochLease
+// before the request, and the request reads again. So a revocation is
+// always seen by every request that arrives after it returned, in every
+// process. Meanwhile a process spends one sequence read per EpochLease
+// while nothing is revoked, however many projects it serves, and one
+// epoch read per project and EpochLease when revocations are frequent.
 //
-// Requests that need a new read share it: a batch closes when its GET is
-// sent, later arrivals wait for the next one, and the GETs of all projects
-// waiting at that moment go out in one pipeline.
+// Requests that need a new read share it: a batch closes when its
+// pipeline is sent, later arrivals wait for the next one.
 type local struct {
 	c   *Cache
 	ttl time.Duration
@@ -39,6 +41,8 @@ type local struct {
 	mu       sync.Mutex
 	entries  map[string]localEntry
 	epochs   map[uuid.UUID]epochRead   // the last epoch read, by project
+	seq      string                    // the revocation sequence last read
+	seqSent  time.Time                 // when the GET that read seq was sent
 	pending  map[uuid.UUID]*epochBatch // the next pipeline, by project
 	inflight bool                      // a pipeline is out
 }
@@ -47,10 +51,25 @@ type local struct {
 // how long a revocation waits after setting a new epoch before it returns.
 const EpochLease = 20 * time.Millisecond
 
-// epochRead is an epoch and when the GET that read it was sent.
+// epochRead is an epoch, when the GET that read it was sent, and the
+// revocation sequence this process had read (and been answered) before
+// that GET was sent.
 type epochRead struct {
 	value string
 	sent  time.Time
+	seq   string
+}
+
+// validAt reports whether r may serve a request that arrived at now, when
+// the last sequence read is seq, sent at seqSent: its own GET was sent
+// less than EpochLease ago, or the sequence read less than EpochLease ago
+// is still the one read before its GET. A revocation sets the project's
+// epoch and then a new sequence value, and returns EpochLease after that;
+// if the sequence did not change between the two reads, any revocation of
+// the project after r's GET set the sequence after the second read, so it
+// returns after seqSent + EpochLease, after this request arrived.
+func (r epochRead) validAt(now time.Time, seq string, seqSent time.Time) bool {
+	return now.Sub(r.sent) < EpochLease || r.seq != "" && r.seq == seq && now.Sub(seqSent) < EpochLease
 }
 
 type localEntry struct {
@@ -73,6 +92,12 @@ func newLocal(c *Cache, ttl time.Duration, max int) *local {
 
 func (c *Cache) epochKey(project uuid.UUID) string { return c.prefix(project) + "epoch" }
 
+// seqKey is the revocation sequence: a random value that every revocation,
+// in any project, replaces after setting the project's epoch. While it does
+// not change, no epoch changed, so one read confirms the epochs of every
+// project a process serves.
+func (c *Cache) seqKey() string { return c.ns + "lanyard:sess:revseq" }
+
 // epochScript returns the project's epoch, creating one when there is none
 // (a missing key must never equal an old value).
 var epochScript = redis.NewScript(`
@@ -84,13 +109,13 @@ end
 return e
 `)
 
-// epoch returns the project's epoch as read by a GET sent less than
-// EpochLease before the call (now), reading it again when the last read is
-// older. One pipeline of GETs is in flight at a time; callers that arrive
-// during it join the next one, sent when it returns.
+// epoch returns the project's epoch, valid for a request at now (see
+// epochRead.validAt), reading it again when it is not. One pipeline is in
+// flight at a time; callers that arrive during it join the next one, sent
+// when it returns.
 func (l *local) epoch(ctx context.Context, project uuid.UUID, now time.Time) (string, error) {
 	l.mu.Lock()
-	if r, ok := l.epochs[project]; ok && now.Sub(r.sent) < EpochLease {
+	if r, ok := l.epochs[project]; ok && r.validAt(now, l.seq, l.seqSent) {
 		l.mu.Unlock()
 		return r.value, nil
 	}
@@ -112,8 +137,12 @@ func (l *local) epoch(ctx context.Context, project uuid.UUID, now time.Time) (st
 	}
 }
 
-// run sends the pending GETs as one pipeline, answers their waiters, and
-// repeats while more arrived meanwhile.
+// run answers the pending callers and repeats while more arrived
+// meanwhile. Each round is one pipeline: the revocation sequence, and the
+// epochs of the pending projects that the sequence cannot confirm (no read
+// yet, or read under another sequence). A project the new sequence does
+// not confirm after all (a revocation happened somewhere) has its epoch
+// read in a second round trip.
 func (l *local) run() {
 	for {
 		l.mu.Lock()
@@ -124,53 +153,99 @@ func (l *local) run() {
 			return
 		}
 		l.pending = map[uuid.UUID]*epochBatch{}
-		l.mu.Unlock()
-
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		l.fetch(ctx, batch)
-		cancel()
-		l.mu.Lock()
-		if len(l.epochs) >= l.max {
-			clear(l.epochs)
-		}
-		for project, b := range batch {
-			if b.err == nil {
-				if r, ok := l.epochs[project]; !ok || b.sent.After(r.sent) {
-					l.epochs[project] = epochRead{value: b.epoch, sent: b.sent}
-				}
+		known := l.seq
+		var own []uuid.UUID // projects whose epoch this round reads
+		for project := range batch {
+			if r, ok := l.epochs[project]; !ok || r.seq == "" || r.seq != known {
+				own = append(own, project)
 			}
 		}
 		l.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		seq, sent, err := l.fetch(ctx, batch, own)
+		var again []uuid.UUID
+		l.mu.Lock()
+		if err == nil {
+			l.keep(batch, own, known, sent)
+			l.seq, l.seqSent = seq, sent
+			for project, b := range batch {
+				if b.epoch != "" || b.err != nil {
+					continue
+				}
+				if r := l.epochs[project]; r.seq != "" && r.seq == seq {
+					b.epoch = r.value // confirmed by the sequence read just now
+				} else {
+					again = append(again, project)
+				}
+			}
+		} else {
+			for _, b := range batch {
+				b.err = err
+			}
+		}
+		l.mu.Unlock()
+		if len(again) > 0 {
+			_, sent, err := l.fetch(ctx, batch, again)
+			l.mu.Lock()
+			if err == nil {
+				l.keep(batch, again, seq, sent)
+			} else {
+				for _, project := range again {
+					batch[project].err = err
+				}
+			}
+			l.mu.Unlock()
+		}
+		cancel()
 		for _, b := range batch {
 			close(b.done)
 		}
 	}
 }
 
-// fetch reads the epochs of batch with plain GETs in one pipeline (a GET
-// costs Redis far less than a script, and a batch spread over many
-// projects has one per project); the rare project without an epoch yet
-// gets one from epochScript in a second round trip.
-func (l *local) fetch(ctx context.Context, batch map[uuid.UUID]*epochBatch) {
-	sent := time.Now()
-	for _, b := range batch {
-		b.sent = sent
+// keep records the epochs of projects read by a GET sent at sent, under
+// the sequence seq known before it was sent. Call it with l.mu held.
+func (l *local) keep(batch map[uuid.UUID]*epochBatch, projects []uuid.UUID, seq string, sent time.Time) {
+	if len(l.epochs) >= l.max {
+		clear(l.epochs)
 	}
-	gets := make(map[uuid.UUID]*redis.StringCmd, len(batch))
+	for _, project := range projects {
+		if b := batch[project]; b.err == nil {
+			l.epochs[project] = epochRead{value: b.epoch, sent: sent, seq: seq}
+		}
+	}
+}
+
+// fetch reads the revocation sequence and the epochs of projects with
+// plain GETs in one pipeline (a GET costs Redis far less than a script);
+// the rare project without an epoch yet gets one from epochScript in a
+// second round trip. It returns the sequence ("" when there is none yet)
+// and when the pipeline was sent; per-project errors go to the batch.
+func (l *local) fetch(ctx context.Context, batch map[uuid.UUID]*epochBatch, projects []uuid.UUID) (string, time.Time, error) {
+	sent := time.Now()
+	gets := make(map[uuid.UUID]*redis.StringCmd, len(projects))
+	var seqCmd *redis.StringCmd
 	_, err := l.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for project := range batch {
+		seqCmd = p.Get(ctx, l.c.seqKey())
+		for _, project := range projects {
 			gets[project] = p.Get(ctx, l.c.epochKey(project))
 		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		for _, b := range batch {
-			b.err = err
-		}
-		return
+		return "", sent, err
+	}
+	seq, err := seqCmd.Result()
+	if errors.Is(err, redis.Nil) { // no revocation yet: start the sequence
+		seq, err = epochScript.Run(ctx, l.c.rdb, []string{l.c.seqKey()}, randomGen()).Text()
+	}
+	if err != nil {
+		return "", sent, err
 	}
 	var missing []uuid.UUID
-	for project, b := range batch {
+	for _, project := range projects {
+		b := batch[project]
 		switch v, err := gets[project].Result(); {
 		case err == nil:
 			b.epoch = v
@@ -181,7 +256,7 @@ func (l *local) fetch(ctx context.Context, batch map[uuid.UUID]*epochBatch) {
 		}
 	}
 	if len(missing) == 0 {
-		return
+		return seq, sent, nil
 	}
 	evals := make(map[uuid.UUID]*redis.Cmd, len(missing))
 	_, err = l.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -200,6 +275,7 @@ func (l *local) fetch(ctx context.Context, batch map[uuid.UUID]*epochBatch) {
 			b.err = err
 		}
 	}
+	return seq, sent, nil
 }
 
 func (l *local) get(key string, epoch string, now time.Time) (entry, bool) {

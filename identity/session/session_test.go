@@ -429,23 +429,43 @@ func TestIdentityChangesShowInWhoamiAtOnce(t *testing.T) {
 }
 
 // A revocation in one process is seen at once by another process that
-// answered whoami for the session a moment before from its own memory
-// (each process reuses an epoch read for session.EpochLease; a revocation
-// returns only after that long).
+// answered whoami for the session a moment before from its own memory.
+// That process reuses an epoch read for session.EpochLease, and confirms
+// the epochs of all its projects with one read of the revocation sequence
+// while its requests for another project keep that read fresh; a
+// revocation returns only after EpochLease.
 func TestRevocationSeenByAnotherProcess(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e, busy := newEnv(t), newEnv(t)
 	deps := servertest.Deps(t)
 	other := session.NewService(deps.DB, session.Options{Cache: session.NewDefaultCache(deps.Redis, deps.Config.RedisNamespace)})
 	other.UseIdentities(deps.Identities)
 	ctx := context.Background()
-	base := "http://127.0.0.1/p/" + e.project.Slug
-	for i := range 10 {
+	base, busyBase := "http://127.0.0.1/p/"+e.project.Slug, "http://127.0.0.1/p/"+busy.project.Slug
+	busyToken := busy.issue(busy.newIdentity("busy@example.com")).Token
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // another project's traffic in the other process
+		defer wg.Done()
+		for !isClosed(stop) {
+			if _, err := other.Whoami(ctx, busy.project, busyBase, busyToken); err != nil {
+				t.Errorf("the busy project's whoami: %v", err)
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	for i := range 20 {
 		is := e.issue(e.newIdentity(fmt.Sprintf("other-process-%d@example.com", i)))
-		for range 3 { // cached in the other process's memory, epoch read just now
+		for range 3 { // cached in the other process's memory
 			if _, err := other.Whoami(ctx, e.project, base, is.Token); err != nil {
 				t.Fatalf("whoami before the revocation: %v", err)
 			}
+		}
+		time.Sleep(time.Duration(i) * session.EpochLease / 10) // the project's own read ages; the sequence stays fresh
+		if _, err := other.Whoami(ctx, e.project, base, is.Token); err != nil {
+			t.Fatalf("whoami before the revocation: %v", err)
 		}
 		if err := e.db.InTx(ctx, e.project, func(tx tenant.Tx) error {
 			return e.svc.RevokeIdentitySessions(ctx, tx, is.Session.IdentityID)

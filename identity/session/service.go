@@ -73,28 +73,45 @@ func (s *Service) UseIdentities(i Identities) { s.identities = i }
 var errInactive = errx.New(errx.Unauthorized, "No active session was found in this request.").WithID("session_inactive")
 
 // Config returns the project's session configuration, reused from memory
-// for a few seconds.
+// for a few seconds (ConfigTTL).
+//
+// From half of ConfigTTL on, the first request starts one reload in the
+// background, and until it lands the copy keeps answering, if it is less
+// than configStale old. No request waits for a reload: under steady
+// traffic a change made by another process shows within ConfigTTL, and a
+// project that was idle for a while answers its first requests with the
+// copy it had while its reload runs. Many projects waking up together
+// (one's reloads queue for database connections) therefore do not stall
+// their requests. Changes made by this process (ForgetConfig) show at once.
 func (s *Service) Config(ctx context.Context, p *tenant.Project) (Config, error) {
 	gen := s.configGen.Load()
 	if v, ok := s.configs.Load(p.ID); ok {
 		cc := v.(*cachedConfig)
-		if age := time.Since(cc.at); age < s.configTTL {
-			// In the second half of its life the copy is refreshed in the
-			// background: under steady traffic no request waits for it.
-			if age > s.configTTL/2 && cc.refreshing.CompareAndSwap(false, true) {
+		if age := time.Since(cc.at); age < configStale {
+			reloading := cc.refreshing.Load()
+			if age > s.configTTL/2 && !reloading && cc.refreshing.CompareAndSwap(false, true) {
+				reloading = true
 				go func() {
 					ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 					defer cancel()
-					if _, err := s.loadConfig(ctx, p, gen); err != nil {
+					// A reload that was not kept (an error, or ForgetConfig
+					// of any project meanwhile) lets the next request retry.
+					if _, err := s.loadConfig(ctx, p, gen); err != nil || s.configGen.Load() != gen {
 						cc.refreshing.Store(false)
 					}
 				}()
 			}
-			return cc.cfg, nil
+			if age < s.configTTL || reloading {
+				return cc.cfg, nil
+			}
 		}
 	}
 	return s.loadConfig(ctx, p, gen)
 }
+
+// configStale bounds the age of a copy of a project's session config that
+// answers while its reload runs (see Config).
+const configStale = time.Minute
 
 // loadConfig reads p's config and keeps it, unless ForgetConfig ran since
 // gen was read.

@@ -477,3 +477,51 @@ func TestRevocationSeenByAnotherProcess(t *testing.T) {
 		}
 	}
 }
+
+// A project's session config copy older than ConfigTTL answers while one
+// reload runs in the background (no request waits for the database), and
+// the reload's value shows right after; ForgetConfig shows a change at once.
+func TestConfigCopyAnswersWhileReloading(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	deps := servertest.Deps(t)
+	svc := session.NewService(deps.DB, session.Options{ConfigTTL: 100 * time.Millisecond})
+	ctx := context.Background()
+	save := func(name string) {
+		t.Helper()
+		c := session.DefaultConfig()
+		c.CookieName = name
+		if err := e.db.InTx(ctx, e.project, func(tx tenant.Tx) error { return session.SaveConfig(ctx, tx, c) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := func() string {
+		t.Helper()
+		c, err := svc.Config(ctx, e.project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.CookieName
+	}
+	save("first")
+	if got := name(); got != "first" {
+		t.Fatalf("cookie name = %q, want first", got)
+	}
+	save("second") // behind the copy's back, as another process does
+	time.Sleep(150 * time.Millisecond)
+	if got := name(); got != "first" {
+		t.Fatalf("an expired copy with no reload yet: %q, want the copy (first) while the reload runs", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for name() != "second" {
+		if time.Now().After(deadline) {
+			t.Fatal("the reload never landed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	save("third")
+	svc.ForgetConfig(e.project)
+	if got := name(); got != "third" {
+		t.Fatalf("after ForgetConfig: %q, want third", got)
+	}
+}

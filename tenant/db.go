@@ -68,13 +68,18 @@ func (d *DB) pool(p *Project) (*pgxpool.Pool, error) {
 // by DB.InTx, so tenant-scoped code cannot run without a project; a zero Tx
 // refuses every call with ErrNoProject.
 type Tx struct {
-	conn      *pgx.Conn
-	project   *Project
-	settings  *settingsMemo
-	ended     *[]func()
-	outboxDue *time.Time // MarkOutboxDue's deferred write (zero: none)
-	begin     *lazyBegin
-	durable   *bool // Durable was called
+	conn    *pgx.Conn
+	project *Project
+	st      *txState // nil: a Tx made without InTx
+}
+
+// txState is what InTx keeps for one transaction.
+type txState struct {
+	settings  settingsMemo
+	ended     []func()
+	outboxDue time.Time // MarkOutboxDue's deferred write (zero: none)
+	begin     lazyBegin
+	durable   bool // Durable was called
 }
 
 // Durable makes the commit of a transaction opened with
@@ -82,8 +87,8 @@ type Tx struct {
 // what must survive a crash (an outbox row, a hook delivery) calls it.
 // Other transactions always wait.
 func (t Tx) Durable() {
-	if t.durable != nil {
-		*t.durable = true
+	if t.st != nil {
+		t.st.durable = true
 	}
 }
 
@@ -101,10 +106,10 @@ func (t Tx) ready(ctx context.Context) error {
 	if t.conn == nil {
 		return ErrNoProject
 	}
-	b := t.begin
-	if b == nil || b.begun {
+	if t.st == nil || t.st.begin.begun {
 		return nil
 	}
+	b := &t.st.begin
 	if b.err != nil {
 		return b.err
 	}
@@ -122,10 +127,10 @@ func (t Tx) ready(ctx context.Context) error {
 // ends it. OnEnd reports false, registering nothing, for a Tx that was not
 // made by InTx; its caller must find the end another way.
 func (t Tx) OnEnd(fn func()) bool {
-	if t.ended == nil {
+	if t.st == nil {
 		return false
 	}
-	*t.ended = append(*t.ended, fn)
+	t.st.ended = append(t.st.ended, fn)
 	return true
 }
 
@@ -247,15 +252,16 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 	}
 	// The quoted identifier, as an SQL string literal; safe because the
 	// name matched schemaNameRE.
-	lazy := &lazyBegin{sql: begin + "; SELECT set_config('search_path', '" + pgx.Identifier{p.Schema}.Sanitize() + "', true)"}
+	st := &txState{settings: settingsMemo{cached: o.CachedSettings},
+		begin: lazyBegin{sql: begin + "; SELECT set_config('search_path', '" + pgx.Identifier{p.Schema}.Sanitize() + "', true)"}}
+	lazy := &st.begin
 	defer func() {
 		if lazy.err != nil {
 			broken = true
 		}
 	}()
-	var ended []func()
 	runEnded := func() {
-		for _, fn := range ended {
+		for _, fn := range st.ended {
 			fn()
 		}
 	}
@@ -272,21 +278,18 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			ended = nil
+			st.ended = nil
 			rollback()
 			panic(r)
 		}
 	}()
-	var outboxDue time.Time
-	var durable bool
-	tx := Tx{conn: conn, project: p, settings: &settingsMemo{cached: o.CachedSettings}, ended: &ended, outboxDue: &outboxDue,
-		begin: lazy, durable: &durable}
+	tx := Tx{conn: conn, project: p, st: st}
 	if err := fn(tx); err != nil {
 		rollback()
 		return err
 	}
-	if !outboxDue.IsZero() {
-		if err := markOutboxDue(ctx, tx, outboxDue); err != nil {
+	if !st.outboxDue.IsZero() {
+		if err := markOutboxDue(ctx, tx, st.outboxDue); err != nil {
 			rollback()
 			return err
 		}
@@ -295,7 +298,7 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 		runEnded()
 		return nil
 	}
-	if o.AsyncCommit && durable {
+	if o.AsyncCommit && st.durable {
 		if _, err := conn.Exec(ctx, "SET LOCAL synchronous_commit = on"); err != nil {
 			rollback()
 			return err

@@ -21,11 +21,11 @@ import (
 // (Tx.Durable).
 func MarkOutboxDue(ctx context.Context, tx Tx, due time.Time) error {
 	tx.Durable()
-	if tx.outboxDue == nil { // a Tx made without InTx: write now
+	if tx.st == nil { // a Tx made without InTx: write now
 		return markOutboxDue(ctx, tx, due)
 	}
-	if tx.outboxDue.IsZero() || due.Before(*tx.outboxDue) {
-		*tx.outboxDue = due
+	if tx.st.outboxDue.IsZero() || due.Before(tx.st.outboxDue) {
+		tx.st.outboxDue = due
 	}
 	return nil
 }

@@ -104,8 +104,7 @@ func dropSettings(project uuid.UUID) {
 }
 
 func (t Tx) setting(ctx context.Context, key string) ([]byte, bool, error) {
-	m := t.settings
-	if m == nil { // a Tx made without InTx
+	if t.st == nil { // a Tx made without InTx
 		var raw []byte
 		err := t.QueryRow(ctx, `SELECT value FROM project_settings WHERE key = $1`, key).Scan(&raw)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -113,6 +112,7 @@ func (t Tx) setting(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		return raw, err == nil, err
 	}
+	m := &t.st.settings
 	if m.values == nil && m.cached && !m.wrote {
 		m.values, _ = cachedSettings(t.project.ID)
 	}
@@ -156,7 +156,8 @@ func SaveSetting(ctx context.Context, tx Tx, key string, v any) error {
 	if err != nil {
 		return fmt.Errorf("tenant.SaveSetting %s: %w", key, err)
 	}
-	if m := tx.settings; m != nil {
+	if tx.st != nil {
+		m := &tx.st.settings
 		m.values = nil // later reads in this transaction read again
 		m.wrote = true
 	}

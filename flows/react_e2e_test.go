@@ -268,11 +268,7 @@ func TestRecordReactFixtures(t *testing.T) {
 	// a checkbox; its registration flow, then an answer with errors that
 	// echoes the values sent.
 	rich := codetest.NewSite(t)
-	err = rich.Deps.DB.InTx(context.Background(), rich.Project.Project, func(tx tenant.Tx) error {
-		_, err := tx.Exec(context.Background(), `UPDATE identity_schemas SET schema = $1::json WHERE is_default`, richSchema)
-		return err
-	})
-	if err != nil {
+	if err := rich.Deps.Identities.SaveSchema(context.Background(), rich.Project.Project, "default", []byte(richSchema), true); err != nil {
 		t.Fatal(err)
 	}
 	rr := &recorder{t: t, s: rich, dir: dir, saved: r.saved}

@@ -115,3 +115,33 @@ func TestSaveSchemaRefusesInvalid(t *testing.T) {
 		t.Fatalf("GET /schemas = %s", rec.Body.String())
 	}
 }
+
+// The process keeps a copy of a project's schemas; a schema saved by this
+// process is seen at once, by the list and by identity writes.
+func TestSavedSchemaSeenAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	m, p := e.deps.Identities, e.proj.Project
+	before, err := m.Schemas(ctx, p) // fills the copy
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict := `{"type":"object","properties":{"traits":{"type":"object","properties":{"email":{"type":"string","format":"email",
+	  "ory.sh/kratos":{"credentials":{"password":{"identifier":true}}}},"age":{"type":"integer","minimum":18}},"required":["email","age"]}}}`
+	if err := m.SaveSchema(ctx, p, "default", []byte(strict), true); err != nil {
+		t.Fatal(err)
+	}
+	after, err := m.Schemas(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) || string(after[0].Schema) == string(before[0].Schema) {
+		t.Fatalf("the list still shows the old default schema: %s", after[0].Schema)
+	}
+	// The new schema requires "age": a write without it is refused.
+	rec := e.call("POST", "/admin/identities", map[string]any{"schema_id": "default", "traits": map[string]any{"email": "a@example.com"}})
+	wantStatus(t, rec, http.StatusBadRequest)
+	rec = e.call("POST", "/admin/identities", map[string]any{"schema_id": "default", "traits": map[string]any{"email": "a@example.com", "age": 30}})
+	wantStatus(t, rec, http.StatusCreated)
+}

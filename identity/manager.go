@@ -28,12 +28,16 @@ type Manager struct {
 	pages   pagetoken.Sealer
 	schemas schema.Cache
 	cache   *Cache // nil: admin reads go to Postgres
+	// stored is the process's copy of each project's identity schemas:
+	// every registration and settings flow reads them.
+	stored *tenant.Copies[[]StoredSchema]
 }
 
 // NewManager returns a Manager. pageKey signs list page tokens (use the
 // current configured secret).
 func NewManager(db *tenant.DB, h *hash.Hasher, pageKey []byte) *Manager {
-	return &Manager{DB: db, Hasher: h, pages: pagetoken.New(append([]byte(nil), pageKey...))}
+	return &Manager{DB: db, Hasher: h, pages: pagetoken.New(append([]byte(nil), pageKey...)),
+		stored: tenant.NewCopies[[]StoredSchema](tenant.SettingsTTL)}
 }
 
 // Get returns one identity with its credentials (configs included: the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -70,17 +71,41 @@ func listSchemas(ctx context.Context, tx tenant.Tx) ([]StoredSchema, error) {
 
 var schemaIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
-// Schemas returns the project's identity schemas, the default first.
+// Schemas returns the project's identity schemas, the default first. It
+// answers from the process's copy (at most tenant.SettingsTTL old when
+// another process changed them); the caller must not change the schemas'
+// bytes.
 func (m *Manager) Schemas(ctx context.Context, p *tenant.Project) ([]StoredSchema, error) {
-	var out []StoredSchema
-	err := m.DB.InTxOpts(ctx, p, tenant.TxOptions{ReadOnly: true}, func(tx tenant.Tx) (err error) {
-		out, err = listSchemas(ctx, tx)
-		return err
+	if p == nil {
+		return nil, tenant.ErrNoProject
+	}
+	out, err := m.stored.Load(p.ID, func() (out []StoredSchema, err error) {
+		err = m.DB.InTxOpts(ctx, p, tenant.TxOptions{ReadOnly: true}, func(tx tenant.Tx) (err error) {
+			out, err = listSchemas(ctx, tx)
+			return err
+		})
+		return out, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("identity.Manager.Schemas: %w", err)
 	}
-	return out, nil
+	return slices.Clone(out), nil
+}
+
+// storedSchema returns schema id of tx's project: from the process's copy
+// when it has one that holds id, else from Postgres in tx.
+func (m *Manager) storedSchema(ctx context.Context, tx tenant.Tx, id string) (*StoredSchema, error) {
+	if p := tx.Project(); p != nil {
+		if list, ok := m.stored.Get(p.ID); ok {
+			for i := range list {
+				if list[i].ID == id {
+					s := list[i]
+					return &s, nil
+				}
+			}
+		}
+	}
+	return getSchema(ctx, tx, id)
 }
 
 // Schema returns one schema by id; the id may also be given base64url
@@ -139,6 +164,9 @@ func (m *Manager) SaveSchema(ctx context.Context, p *tenant.Project, id string, 
 		_, err := tx.Exec(ctx, `INSERT INTO identity_schemas (id, schema, is_default) VALUES ($1, $2, $3)
 			ON CONFLICT (id) DO UPDATE SET schema = excluded.schema, updated_at = now(),
 			is_default = identity_schemas.is_default OR excluded.is_default`, id, raw, makeDefault)
+		if err == nil {
+			m.stored.DropAt(tx)
+		}
 		return err
 	})
 	if err != nil {
@@ -150,7 +178,7 @@ func (m *Manager) SaveSchema(ctx context.Context, p *tenant.Project, id string, 
 // compiledSchema loads and compiles the schema of an identity; an unknown
 // schema id is errx.Invalid (the client named it).
 func (m *Manager) compiledSchema(ctx context.Context, tx tenant.Tx, id string) (*schema.Schema, error) {
-	s, err := getSchema(ctx, tx, id)
+	s, err := m.storedSchema(ctx, tx, id)
 	if errx.Has(err, errx.NotFound) {
 		return nil, errx.Newf(errx.Invalid, "The identity schema %q does not exist.", id).WithID("unknown_identity_schema")
 	}

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -50,58 +48,8 @@ type settingsMemo struct {
 const SettingsTTL = 5 * time.Second
 
 // settingsCopies is the process's copy of the settings of the projects it
-// served, by project id. gen counts the drops: a read keeps what it read
-// only if no drop happened since it began, so a read that raced a change
-// never keeps the old values.
-var settingsCopies = struct {
-	sync.Mutex
-	m   map[uuid.UUID]settingsCopy
-	gen uint64
-}{m: map[uuid.UUID]settingsCopy{}}
-
-type settingsCopy struct {
-	values map[string][]byte
-	at     time.Time
-}
-
-// maxSettingsCopies bounds the process's copies; past it they are all
-// dropped (the next reads fill it again).
-const maxSettingsCopies = 50_000
-
-func cachedSettings(project uuid.UUID) (map[string][]byte, bool) {
-	settingsCopies.Lock()
-	defer settingsCopies.Unlock()
-	c, ok := settingsCopies.m[project]
-	if !ok || time.Since(c.at) >= SettingsTTL {
-		return nil, false
-	}
-	return c.values, true
-}
-
-func settingsGen() uint64 {
-	settingsCopies.Lock()
-	defer settingsCopies.Unlock()
-	return settingsCopies.gen
-}
-
-func keepSettings(project uuid.UUID, values map[string][]byte, gen uint64, at time.Time) {
-	settingsCopies.Lock()
-	defer settingsCopies.Unlock()
-	if settingsCopies.gen != gen {
-		return
-	}
-	if len(settingsCopies.m) >= maxSettingsCopies {
-		clear(settingsCopies.m)
-	}
-	settingsCopies.m[project] = settingsCopy{values: values, at: at}
-}
-
-func dropSettings(project uuid.UUID) {
-	settingsCopies.Lock()
-	defer settingsCopies.Unlock()
-	settingsCopies.gen++
-	delete(settingsCopies.m, project)
-}
+// served.
+var settingsCopies = NewCopies[map[string][]byte](SettingsTTL)
 
 func (t Tx) setting(ctx context.Context, key string) ([]byte, bool, error) {
 	if t.st == nil { // a Tx made without InTx
@@ -114,10 +62,10 @@ func (t Tx) setting(ctx context.Context, key string) ([]byte, bool, error) {
 	}
 	m := &t.st.settings
 	if m.values == nil && m.cached && !m.wrote {
-		m.values, _ = cachedSettings(t.project.ID)
+		m.values, _ = settingsCopies.Get(t.project.ID)
 	}
 	if m.values == nil {
-		gen, at := settingsGen(), time.Now()
+		gen, at := settingsCopies.Begin()
 		rows, err := t.Query(ctx, `SELECT key, value FROM project_settings`)
 		if err != nil {
 			return nil, false, err
@@ -138,7 +86,7 @@ func (t Tx) setting(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		m.values = values
 		if !m.wrote {
-			keepSettings(t.project.ID, values, gen, at)
+			settingsCopies.Keep(t.project.ID, values, gen, at)
 		}
 	}
 	raw, ok := m.values[key]
@@ -164,8 +112,6 @@ func SaveSetting(ctx context.Context, tx Tx, key string, v any) error {
 	// Other transactions of this process read Postgres again from now on,
 	// and again once this one ended (a read between now and the commit
 	// still sees the old values; it must not be kept).
-	project := tx.Project().ID
-	dropSettings(project)
-	tx.OnEnd(func() { dropSettings(project) })
+	settingsCopies.DropAt(tx)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,7 +80,14 @@ type txState struct {
 	ended     []func()
 	outboxDue time.Time // MarkOutboxDue's deferred write (zero: none)
 	begin     lazyBegin
-	durable   bool // Durable was called
+	durable   bool         // Durable was called
+	queued    []queuedStmt // Queue's writes, not sent yet
+}
+
+// queuedStmt is a statement waiting to be sent with the next one.
+type queuedStmt struct {
+	sql  string
+	args []any
 }
 
 // Durable makes the commit of a transaction opened with
@@ -94,31 +102,128 @@ func (t Tx) Durable() {
 
 // lazyBegin is the BEGIN of a transaction made by InTx, sent with its
 // first statement: a transaction that only reads settings the process
-// already holds (TxOptions.CachedSettings) costs no round trip.
+// already holds (TxOptions.CachedSettings) costs no round trip, and one
+// that runs a statement the connection has prepared before costs none of
+// its own (BEGIN, the schema pin and the statement go out as one
+// pipelined batch).
 type lazyBegin struct {
-	sql   string
-	begun bool
-	err   error
+	sql    string   // on the simple protocol, in one round trip of its own
+	parts  []string // the same for a batch: BEGIN and SET LOCALs
+	schema string   // quoted identifier for the search_path pin
+	begun  bool
+	err    error
 }
 
-// ready sends the transaction's BEGIN if it was not sent yet.
+// pending reports whether the next statement must carry the BEGIN or
+// queued writes with it.
+func (t Tx) pending() bool {
+	return t.st != nil && (!t.st.begin.begun || len(t.st.queued) > 0)
+}
+
+// ready sends what is pending (the BEGIN, queued writes) on its own, for
+// the calls that cannot carry it (CopyFrom, a caller's batch).
 func (t Tx) ready(ctx context.Context) error {
 	if t.conn == nil {
 		return ErrNoProject
 	}
-	if t.st == nil || t.st.begin.begun {
+	if !t.pending() {
 		return nil
 	}
-	b := &t.st.begin
-	if b.err != nil {
-		return b.err
+	_, err := t.send(ctx, nil)
+	return err
+}
+
+// send sends what is pending and then last (if not nil) as one pipelined
+// batch and returns the results positioned at last's, which the caller
+// reads and closes. An error of the BEGIN or of a queued write is
+// returned here: the transaction is then aborted (or, for the BEGIN, not
+// open) and the caller's statement did not run.
+func (t Tx) send(ctx context.Context, last *queuedStmt) (pgx.BatchResults, error) {
+	st := t.st
+	lb := &st.begin
+	if lb.err != nil {
+		return nil, lb.err
 	}
-	if _, err := t.conn.Exec(ctx, b.sql); err != nil {
-		b.err = fmt.Errorf("tenant: begin: %w", err)
-		return b.err
+	b := &pgx.Batch{}
+	head := 0 // results before the queued writes: the BEGIN's
+	if !lb.begun {
+		for _, part := range lb.parts {
+			b.Queue(part)
+		}
+		b.Queue(`SELECT set_config('search_path', $1, true)`, lb.schema)
+		head = b.Len()
 	}
-	b.begun = true
+	for _, q := range st.queued {
+		b.Queue(q.sql, q.args...)
+	}
+	if last != nil {
+		b.Queue(last.sql, last.args...)
+	}
+	skip := b.Len()
+	if last != nil {
+		skip--
+	}
+	br := t.conn.SendBatch(ctx, b)
+	for i := range skip {
+		_, err := br.Exec()
+		if err == nil {
+			if i == head-1 {
+				lb.begun = true
+			}
+			continue
+		}
+		_ = br.Close()
+		if !lb.begun {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == pgUndefinedTable {
+				// A statement new to this connection could not be prepared:
+				// the batch prepares statements before it runs any, so
+				// before the schema pin. Nothing ran; begin on its own (the
+				// statement is then prepared in the pinned transaction).
+				if err := t.beginAlone(ctx); err != nil {
+					return nil, err
+				}
+				return t.send(ctx, last)
+			}
+			lb.err = fmt.Errorf("tenant: begin: %w", err)
+			return nil, lb.err
+		}
+		st.queued = nil
+		return nil, err
+	}
+	lb.begun = true
+	st.queued = nil
+	if last == nil {
+		if err := br.Close(); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	return br, nil
+}
+
+// beginAlone sends the BEGIN on its own round trip.
+func (t Tx) beginAlone(ctx context.Context) error {
+	lb := &t.st.begin
+	if _, err := t.conn.Exec(ctx, lb.sql); err != nil {
+		lb.err = fmt.Errorf("tenant: begin: %w", err)
+		return lb.err
+	}
+	lb.begun = true
 	return nil
+}
+
+// Queue adds a write to the transaction that goes out with its next
+// statement, or with its COMMIT, in the same round trip; a transaction
+// that rolls back never sends it. For writes that cannot fail but with
+// the transaction (no unique key the caller tells apart, no row count to
+// check): an error of the write is returned by that next statement or by
+// the commit, which rolls back.
+func (t Tx) Queue(sql string, args ...any) {
+	if t.st == nil { // a zero Tx: its next statement fails with ErrNoProject
+		return
+	}
+	t.st.queued = append(t.st.queued, queuedStmt{sql: sql, args: args})
 }
 
 // OnEnd registers fn to run once the transaction has ended, committed or
@@ -139,26 +244,99 @@ func (t Tx) Project() *Project { return t.project }
 
 // Exec runs a statement in the project's schema.
 func (t Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := t.ready(ctx); err != nil {
+	if t.conn == nil {
+		return pgconn.CommandTag{}, ErrNoProject
+	}
+	if !t.pending() {
+		return t.conn.Exec(ctx, sql, args...)
+	}
+	if len(args) == 0 && strings.Contains(sql, ";") {
+		// Maybe several commands: the simple protocol only (a batch
+		// prepares each statement).
+		if err := t.ready(ctx); err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		return t.conn.Exec(ctx, sql)
+	}
+	br, err := t.send(ctx, &queuedStmt{sql, args})
+	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	return t.conn.Exec(ctx, sql, args...)
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
 }
 
 // Query runs a query in the project's schema.
 func (t Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := t.ready(ctx); err != nil {
+	if t.conn == nil {
+		return nil, ErrNoProject
+	}
+	if !t.pending() {
+		return t.conn.Query(ctx, sql, args...)
+	}
+	br, err := t.send(ctx, &queuedStmt{sql, args})
+	if err != nil {
 		return nil, err
 	}
-	return t.conn.Query(ctx, sql, args...)
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
 }
 
 // QueryRow runs a one-row query in the project's schema.
 func (t Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := t.ready(ctx); err != nil {
+	if t.conn == nil {
+		return errRow{ErrNoProject}
+	}
+	if !t.pending() {
+		return t.conn.QueryRow(ctx, sql, args...)
+	}
+	br, err := t.send(ctx, &queuedStmt{sql, args})
+	if err != nil {
 		return errRow{err}
 	}
-	return t.conn.QueryRow(ctx, sql, args...)
+	return batchRow{br}
+}
+
+// batchRows are the rows of a statement sent in a batch; closing them
+// closes the batch.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if !r.closed {
+		r.closed = true
+		r.err = r.br.Close()
+	}
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// batchRow is the one row of a statement sent in a batch.
+type batchRow struct{ br pgx.BatchResults }
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.br.QueryRow().Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // CopyFrom bulk-loads rows into a table of the project's schema.
@@ -252,8 +430,16 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 	}
 	// The quoted identifier, as an SQL string literal; safe because the
 	// name matched schemaNameRE.
+	parts := []string{"BEGIN"}
+	if o.ReadOnly {
+		parts[0] = "BEGIN READ ONLY"
+	}
+	if o.AsyncCommit {
+		parts = append(parts, "SET LOCAL synchronous_commit = off")
+	}
+	schema := pgx.Identifier{p.Schema}.Sanitize()
 	st := &txState{settings: settingsMemo{cached: o.CachedSettings},
-		begin: lazyBegin{sql: begin + "; SELECT set_config('search_path', '" + pgx.Identifier{p.Schema}.Sanitize() + "', true)"}}
+		begin: lazyBegin{sql: begin + "; SELECT set_config('search_path', '" + schema + "', true)", parts: parts, schema: schema}}
 	lazy := &st.begin
 	defer func() {
 		if lazy.err != nil {
@@ -289,23 +475,26 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 		return err
 	}
 	if !st.outboxDue.IsZero() {
-		if err := markOutboxDue(ctx, tx, st.outboxDue); err != nil {
-			rollback()
-			return err
-		}
+		queueOutboxDue(tx, st.outboxDue)
 	}
-	if !lazy.begun {
+	if !lazy.begun && len(st.queued) == 0 { // nothing sent, nothing to write
 		runEnded()
 		return nil
 	}
 	if o.AsyncCommit && st.durable {
-		if _, err := conn.Exec(ctx, "SET LOCAL synchronous_commit = on"); err != nil {
-			rollback()
-			return err
-		}
+		tx.Queue("SET LOCAL synchronous_commit = on")
 	}
-	tag, err := conn.Exec(ctx, "COMMIT")
+	// The COMMIT carries what is still queued (and the BEGIN of a
+	// transaction that only wrote queued rows): one round trip.
+	tag, err := tx.Exec(ctx, "COMMIT")
 	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && lazy.err == nil {
+			// Postgres refused a write or the commit: the transaction
+			// is aborted or over, the connection is fine.
+			rollback()
+			return fmt.Errorf("tenant: commit: %w", err)
+		}
 		broken = true
 		return fmt.Errorf("tenant: commit: %w", err)
 	}

@@ -30,9 +30,16 @@ func MarkOutboxDue(ctx context.Context, tx Tx, due time.Time) error {
 	return nil
 }
 
+const markOutboxDueSQL = `INSERT INTO platform.outbox_due (project_id, due_at) VALUES ($1, $2)
+	ON CONFLICT (project_id) DO UPDATE
+	SET due_at = least(platform.outbox_due.due_at, excluded.due_at), version = platform.outbox_due.version + 1`
+
 func markOutboxDue(ctx context.Context, tx Tx, due time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO platform.outbox_due (project_id, due_at) VALUES ($1, $2)
-		ON CONFLICT (project_id) DO UPDATE
-		SET due_at = least(platform.outbox_due.due_at, excluded.due_at), version = platform.outbox_due.version + 1`, tx.Project().ID, due)
+	_, err := tx.Exec(ctx, markOutboxDueSQL, tx.Project().ID, due)
 	return err
+}
+
+// queueOutboxDue is markOutboxDue sent with the COMMIT.
+func queueOutboxDue(tx Tx, due time.Time) {
+	tx.Queue(markOutboxDueSQL, tx.Project().ID, due)
 }

@@ -2,8 +2,12 @@ package tenant_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
@@ -58,5 +62,122 @@ func TestAsyncCommit(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Queued writes go out with the transaction's next statement (which sees
+// them) or with its COMMIT; a rollback never sends them; a failing one
+// fails the transaction, which leaves nothing behind, and the connection
+// stays usable.
+func TestQueuedWrites(t *testing.T) {
+	t.Parallel()
+	env := tenanttest.Get(t)
+	p := tenanttest.NewProject(t).Project
+	ctx := context.Background()
+	const insert = `INSERT INTO audit_events (actor, action, target) VALUES ('test', 'queued', $1)`
+	count := func(target string) int {
+		t.Helper()
+		var n int
+		err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+			return tx.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE target = $1`, target).Scan(&n)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		tx.Queue(insert, "q1")
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE target = 'q1'`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("the next statement saw %d queued rows (%v), want 1", n, err)
+		}
+		tx.Queue(insert, "q2")
+		return nil
+	})
+	if err != nil || count("q1") != 1 || count("q2") != 1 {
+		t.Fatalf("committed queued writes: %v, q1=%d q2=%d", err, count("q1"), count("q2"))
+	}
+
+	rollback := errors.New("rollback")
+	err = env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		tx.Queue(insert, "q3")
+		return rollback
+	})
+	if !errors.Is(err, rollback) || count("q3") != 0 {
+		t.Fatalf("rolled back: %v, q3=%d", err, count("q3"))
+	}
+
+	// A transaction of queued writes only: BEGIN, writes and COMMIT go
+	// out together.
+	if err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error { tx.Queue(insert, "q4"); return nil }); err != nil || count("q4") != 1 {
+		t.Fatalf("queued-only transaction: %v, q4=%d", err, count("q4"))
+	}
+
+	const bad = `INSERT INTO audit_events (no_such_column) VALUES ($1)`
+	err = env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		if _, err := tx.Exec(ctx, insert, "q5"); err != nil {
+			return err
+		}
+		tx.Queue(bad, 1)
+		var one int
+		return tx.QueryRow(ctx, `SELECT 1`).Scan(&one)
+	})
+	if err == nil || count("q5") != 0 {
+		t.Fatalf("a failing queued write before a statement: %v, q5=%d", err, count("q5"))
+	}
+	err = env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		if _, err := tx.Exec(ctx, insert, "q6"); err != nil {
+			return err
+		}
+		tx.Queue(bad, 1)
+		return nil
+	})
+	if err == nil || count("q6") != 0 {
+		t.Fatalf("a failing queued write at commit: %v, q6=%d", err, count("q6"))
+	}
+}
+
+// The BEGIN goes out with the transaction's first statement. A statement
+// the connection never prepared cannot be prepared before the schema pin
+// runs, and a string of several commands cannot be prepared at all: both
+// still work.
+func TestFirstStatementShapes(t *testing.T) {
+	t.Parallel()
+	env := tenanttest.Get(t)
+	p := tenanttest.NewProject(t).Project
+	ctx := context.Background()
+	for i := range 3 {
+		fresh := fmt.Sprintf(`SELECT count(*) FROM audit_events WHERE target = $1 /* %s */`, uuid.NewString())
+		err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+			var n int
+			if err := tx.QueryRow(ctx, fresh, "none").Scan(&n); err != nil {
+				return fmt.Errorf("new statement first: %w", err)
+			}
+			rows, err := tx.Query(ctx, fresh+" ", "none") // new again, as Query
+			if err != nil {
+				return err
+			}
+			rows.Close()
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		err = env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO audit_events (actor, action, target) VALUES ('test', 'multi', 'm1'); INSERT INTO audit_events (actor, action, target) VALUES ('test', 'multi', 'm2')`)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("round %d: several commands first: %v", i, err)
+		}
+	}
+	var n int
+	err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'multi'`).Scan(&n)
+	})
+	if err != nil || n != 6 {
+		t.Fatalf("several-command writes: %d rows (%v), want 6", n, err)
 	}
 }

@@ -129,16 +129,16 @@ func (t Tx) ready(ctx context.Context) error {
 	if !t.pending() {
 		return nil
 	}
-	_, err := t.send(ctx, nil)
+	_, err := t.send(ctx)
 	return err
 }
 
-// send sends what is pending and then last (if not nil) as one pipelined
-// batch and returns the results positioned at last's, which the caller
-// reads and closes. An error of the BEGIN or of a queued write is
+// send sends what is pending and then last as one pipelined batch and
+// returns the results positioned at last's first, which the caller reads
+// and closes (with no last, send closes them). An error of the BEGIN or of a queued write is
 // returned here: the transaction is then aborted (or, for the BEGIN, not
 // open) and the caller's statement did not run.
-func (t Tx) send(ctx context.Context, last *queuedStmt) (pgx.BatchResults, error) {
+func (t Tx) send(ctx context.Context, last ...*pgx.QueuedQuery) (pgx.BatchResults, error) {
 	st := t.st
 	lb := &st.begin
 	if lb.err != nil {
@@ -156,13 +156,8 @@ func (t Tx) send(ctx context.Context, last *queuedStmt) (pgx.BatchResults, error
 	for _, q := range st.queued {
 		b.Queue(q.sql, q.args...)
 	}
-	if last != nil {
-		b.Queue(last.sql, last.args...)
-	}
 	skip := b.Len()
-	if last != nil {
-		skip--
-	}
+	b.QueuedQueries = append(b.QueuedQueries, last...)
 	br := t.conn.SendBatch(ctx, b)
 	for i := range skip {
 		_, err := br.Exec()
@@ -183,7 +178,13 @@ func (t Tx) send(ctx context.Context, last *queuedStmt) (pgx.BatchResults, error
 				if err := t.beginAlone(ctx); err != nil {
 					return nil, err
 				}
-				return t.send(ctx, last)
+				// pgx kept the failed preparation's description on the
+				// queries: send fresh ones.
+				again := make([]*pgx.QueuedQuery, len(last))
+				for i, q := range last {
+					again[i] = &pgx.QueuedQuery{SQL: q.SQL, Arguments: q.Arguments, Fn: q.Fn}
+				}
+				return t.send(ctx, again...)
 			}
 			lb.err = fmt.Errorf("tenant: begin: %w", err)
 			return nil, lb.err
@@ -193,7 +194,7 @@ func (t Tx) send(ctx context.Context, last *queuedStmt) (pgx.BatchResults, error
 	}
 	lb.begun = true
 	st.queued = nil
-	if last == nil {
+	if len(last) == 0 {
 		if err := br.Close(); err != nil {
 			return nil, err
 		}
@@ -258,7 +259,7 @@ func (t Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTa
 		}
 		return t.conn.Exec(ctx, sql)
 	}
-	br, err := t.send(ctx, &queuedStmt{sql, args})
+	br, err := t.send(ctx, &pgx.QueuedQuery{SQL: sql, Arguments: args})
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -277,7 +278,7 @@ func (t Tx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error
 	if !t.pending() {
 		return t.conn.Query(ctx, sql, args...)
 	}
-	br, err := t.send(ctx, &queuedStmt{sql, args})
+	br, err := t.send(ctx, &pgx.QueuedQuery{SQL: sql, Arguments: args})
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +298,7 @@ func (t Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if !t.pending() {
 		return t.conn.QueryRow(ctx, sql, args...)
 	}
-	br, err := t.send(ctx, &queuedStmt{sql, args})
+	br, err := t.send(ctx, &pgx.QueuedQuery{SQL: sql, Arguments: args})
 	if err != nil {
 		return errRow{err}
 	}
@@ -347,12 +348,20 @@ func (t Tx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string
 	return t.conn.CopyFrom(ctx, table, columns, src)
 }
 
-// SendBatch sends queued queries in one round trip.
+// SendBatch sends queued queries in one round trip (with the BEGIN and
+// queued writes, if any).
 func (t Tx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if err := t.ready(ctx); err != nil {
+	if t.conn == nil {
+		return errBatch{ErrNoProject}
+	}
+	if !t.pending() || b.Len() == 0 {
+		return t.conn.SendBatch(ctx, b)
+	}
+	br, err := t.send(ctx, b.QueuedQueries...)
+	if err != nil {
 		return errBatch{err}
 	}
-	return t.conn.SendBatch(ctx, b)
+	return br
 }
 
 type errRow struct{ err error }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
@@ -161,6 +162,25 @@ func TestFirstStatementShapes(t *testing.T) {
 			}
 			rows.Close()
 			return rows.Err()
+		})
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		// A batch first, with a queued write before it.
+		err = env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+			tx.Queue(`INSERT INTO audit_events (actor, action, target) VALUES ('test', 'batch', $1)`, fmt.Sprint("b", i))
+			b := &pgx.Batch{}
+			b.Queue(fresh+"  ", fmt.Sprint("b", i))
+			b.Queue(`SELECT 2`)
+			br := tx.SendBatch(ctx, b)
+			var n, two int
+			if err := br.QueryRow().Scan(&n); err != nil || n != 1 {
+				return fmt.Errorf("batch first: saw %d queued rows (%v), want 1", n, err)
+			}
+			if err := br.QueryRow().Scan(&two); err != nil || two != 2 {
+				return fmt.Errorf("batch first: second result %d (%v)", two, err)
+			}
+			return br.Close()
 		})
 		if err != nil {
 			t.Fatalf("round %d: %v", i, err)

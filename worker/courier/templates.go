@@ -322,23 +322,14 @@ func ValidateTemplate(t Template) error {
 // render picks the project's override for tt in the most specific locale
 // of the chain, else the built-in template, and executes it.
 func render(ctx context.Context, tx tenant.Tx, tt TemplateType, locale string, d *Data) (rendered, error) {
-	chain := localeChain(locale)
-	rows, err := tx.Query(ctx, `SELECT locale, subject, body_text, body_html FROM courier_templates
-		WHERE template_type = $1 AND locale = ANY($2)`, string(tt), chain)
-	if err != nil {
-		return rendered{}, fmt.Errorf("courier: load template: %w", err)
-	}
-	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Template, error) {
-		t := Template{Type: tt}
-		return t, r.Scan(&t.Locale, &t.Subject, &t.BodyText, &t.BodyHTML)
-	})
+	all, err := projectOverrides(ctx, tx)
 	if err != nil {
 		return rendered{}, fmt.Errorf("courier: load template: %w", err)
 	}
 	c := builtins[tt]
-	for _, l := range chain {
-		if i := indexLocale(found, l); i >= 0 {
-			if c, err = compile(found[i]); err != nil {
+	for _, l := range localeChain(locale) {
+		if i := indexOverride(all, tt, l); i >= 0 {
+			if c, err = compile(all[i]); err != nil {
 				return rendered{}, err
 			}
 			break
@@ -347,9 +338,33 @@ func render(ctx context.Context, tx tenant.Tx, tt TemplateType, locale string, d
 	return c.execute(d)
 }
 
-func indexLocale(ts []Template, l string) int {
+// overrides is the process's copy of each project's template overrides
+// (every code and link mail reads them); SaveTemplate and DeleteTemplate
+// drop it, and another process's change is seen within
+// tenant.SettingsTTL.
+var overrides = tenant.NewCopies[[]Template](tenant.SettingsTTL)
+
+func projectOverrides(ctx context.Context, tx tenant.Tx) ([]Template, error) {
+	read := func() ([]Template, error) {
+		rows, err := tx.Query(ctx, `SELECT template_type, locale, subject, body_text, body_html FROM courier_templates`)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Template, error) {
+			var t Template
+			return t, r.Scan(&t.Type, &t.Locale, &t.Subject, &t.BodyText, &t.BodyHTML)
+		})
+	}
+	p := tx.Project()
+	if p == nil {
+		return read()
+	}
+	return overrides.Load(p.ID, read)
+}
+
+func indexOverride(ts []Template, tt TemplateType, l string) int {
 	for i, t := range ts {
-		if t.Locale == l {
+		if t.Type == tt && t.Locale == l {
 			return i
 		}
 	}
@@ -368,6 +383,7 @@ func (s *Service) SaveTemplate(ctx context.Context, p *tenant.Project, t Templat
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (template_type, locale) DO UPDATE
 			SET subject = excluded.subject, body_text = excluded.body_text, body_html = excluded.body_html, updated_at = now()`,
 			string(t.Type), t.Locale, t.Subject, t.BodyText, t.BodyHTML)
+		overrides.DropAt(tx)
 		return err
 	})
 	if err != nil {
@@ -404,6 +420,7 @@ var ErrTemplateNotFound = errx.New(errx.NotFound, "The project has no template o
 func (s *Service) DeleteTemplate(ctx context.Context, p *tenant.Project, tt TemplateType, locale string) error {
 	err := s.o.DB.InTx(ctx, p, func(tx tenant.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM courier_templates WHERE template_type = $1 AND locale = $2`, string(tt), strings.ToLower(locale))
+		overrides.DropAt(tx)
 		if err == nil && tag.RowsAffected() == 0 {
 			return ErrTemplateNotFound
 		}

@@ -80,6 +80,11 @@ func TestLocalisedProjectTemplateWithFallback(t *testing.T) {
 	if err := s.DeleteTemplate(ctx, p, TemplateVerificationCodeValid, ""); !errors.Is(err, ErrTemplateNotFound) {
 		t.Errorf("second delete = %v, want ErrTemplateNotFound", err)
 	}
+	// The removal is seen at once (the process's copy of the overrides
+	// is dropped).
+	if m := send("", map[string]any{"locale": "fr"}); m.Subject != "Your verification code" {
+		t.Errorf("fr identity after the removal got %q, want the built-in default", m.Subject)
+	}
 	// Another project is not affected by this one's templates.
 	q := tenanttest.NewProject(t).Project
 	m := verificationMessage(recipient(t))

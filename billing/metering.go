@@ -35,14 +35,13 @@ func (s *Service) RecordActive(ctx context.Context, tx tenant.Tx, identityID uui
 	if p == nil {
 		return tenant.ErrNoProject
 	}
-	_, err := tx.Exec(ctx, `WITH daily AS (
+	// Queued with the transaction's next statement or its commit: the
+	// insert cannot conflict, so only the transaction can fail it.
+	tx.Queue(`WITH daily AS (
 			INSERT INTO platform.usage_daily (workspace_id, project_id, day, identity_id)
 			VALUES ($1, $2, $6, $4) ON CONFLICT DO NOTHING)
 		INSERT INTO platform.usage_mau (workspace_id, project_id, month, identity_id, first_seen)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, p.WorkspaceID, p.ID, MonthOf(at), identityID, at, DayOf(at))
-	if err != nil {
-		return fmt.Errorf("billing.RecordActive: %w", err)
-	}
 	return nil
 }
 

@@ -188,7 +188,7 @@ func (d *Deps) Submit(s Spec, handle Handle) gin.HandlerFunc {
 					return err
 				}
 				nf.UI.AddMessage(Expired(s.Kind, f.ExpiresAt, now))
-				if err := UpdateFlow(ctx, tx, nf); err != nil {
+				if err := QueueUpdateFlow(tx, nf); err != nil {
 					return err
 				}
 				if f.Type == TypeBrowser && !e.JSON {
@@ -216,13 +216,11 @@ func (d *Deps) Submit(s Spec, handle Handle) gin.HandlerFunc {
 			if msg != nil {
 				NewValidationError(msg).Apply(f)
 				shown, status = f, http.StatusBadRequest
-				return UpdateFlow(ctx, tx, f)
+				return QueueUpdateFlow(tx, f)
 			}
 			f.Active = body.Method
 			f.Touch(now)
-			if _, err := tx.Exec(ctx, `SAVEPOINT flow_strategy`); err != nil {
-				return err
-			}
+			tx.Queue(`SAVEPOINT flow_strategy`)
 			respond, err = handle(ctx, tx, e, f, body)
 			var ve *ValidationError
 			if errors.As(err, &ve) {
@@ -231,12 +229,12 @@ func (d *Deps) Submit(s Spec, handle Handle) gin.HandlerFunc {
 				}
 				ve.Apply(f)
 				shown, status = f, http.StatusBadRequest
-				return UpdateFlow(ctx, tx, f)
+				return QueueUpdateFlow(tx, f)
 			}
 			if err != nil {
 				return err
 			}
-			return UpdateFlow(ctx, tx, f)
+			return QueueUpdateFlow(tx, f)
 		})
 		if err != nil {
 			return err

@@ -17,18 +17,32 @@ import (
 // is unknown too: it lives in another schema).
 var ErrFlowNotFound = errx.New(errx.NotFound, "The flow could not be found.")
 
-// CreateFlow stores a new flow in tx.
+// CreateFlow stores a new flow in tx. The row is queued (tenant.Tx.Queue):
+// it goes out with the transaction's next statement or its commit, which
+// return its error (a new flow's id is fresh, so none but the
+// transaction's is expected).
 func CreateFlow(ctx context.Context, tx tenant.Tx, f *Flow) error {
 	body, internal, err := encode(f)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO selfservice_flows (id, kind, type, state, identity_id, csrf_hash, body, internal, expires_at, issued_at)
+	tx.Queue(`INSERT INTO selfservice_flows (id, kind, type, state, identity_id, csrf_hash, body, internal, expires_at, issued_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		f.ID, f.Kind, f.Type, f.State, f.IdentityID, f.CSRFHash, body, internal, f.ExpiresAt, f.IssuedAt)
+	return nil
+}
+
+const updateFlowSQL = `UPDATE selfservice_flows SET state = $2, identity_id = $3, csrf_hash = $4, body = $5, internal = $6,
+	expires_at = $7, updated_at = now() WHERE id = $1`
+
+// QueueUpdateFlow is UpdateFlow for a flow whose row tx has locked or
+// created: queued with the transaction's next statement or its commit.
+func QueueUpdateFlow(tx tenant.Tx, f *Flow) error {
+	body, internal, err := encode(f)
 	if err != nil {
-		return fmt.Errorf("flows.CreateFlow: %w", err)
+		return err
 	}
+	tx.Queue(updateFlowSQL, f.ID, f.State, f.IdentityID, f.CSRFHash, body, internal, f.ExpiresAt)
 	return nil
 }
 
@@ -38,8 +52,7 @@ func UpdateFlow(ctx context.Context, tx tenant.Tx, f *Flow) error {
 	if err != nil {
 		return err
 	}
-	tag, err := tx.Exec(ctx, `UPDATE selfservice_flows SET state = $2, identity_id = $3, csrf_hash = $4, body = $5, internal = $6,
-		expires_at = $7, updated_at = now() WHERE id = $1`, f.ID, f.State, f.IdentityID, f.CSRFHash, body, internal, f.ExpiresAt)
+	tag, err := tx.Exec(ctx, updateFlowSQL, f.ID, f.State, f.IdentityID, f.CSRFHash, body, internal, f.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("flows.UpdateFlow: %w", err)
 	}

@@ -247,9 +247,7 @@ func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows
 	}
 	if known {
 		msg.Locale = locale
-		if _, err := tx.Exec(ctx, `UPDATE identity_verifiable_addresses SET status = 'sent', updated_at = now() WHERE id = $1 AND status = 'pending'`, addrID); err != nil {
-			return uuid.Nil, err
-		}
+		tx.Queue(`UPDATE identity_verifiable_addresses SET status = 'sent', updated_at = now() WHERE id = $1 AND status = 'pending'`, addrID)
 		h.D.Identities.ChangedTx(ctx, tx, identityID)
 	}
 	id, err := courier.Enqueue(ctx, tx, msg)
@@ -397,7 +395,7 @@ func (h *Handler) AfterRegistration(ctx context.Context, tx tenant.Tx, e *flows.
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := flows.UpdateFlow(ctx, tx, f); err != nil {
+		if err := flows.QueueUpdateFlow(tx, f); err != nil { // created above, in tx
 			return nil, nil, err
 		}
 		msgs = append(msgs, id)

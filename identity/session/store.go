@@ -42,18 +42,14 @@ func insertSession(ctx context.Context, tx tenant.Tx, s *Session, logoutHash []b
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal,
+	// Queued: the ids and the token hash are fresh, so only the
+	// transaction can fail them, at its next statement or commit.
+	tx.Queue(`INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal,
 		authentication_methods, authenticated_at, issued_at, expires_at, max_expires_at)
 		VALUES ($1, $2, $3, $4, true, $5, $6, $7, $8, $9, $10)`,
 		s.ID, s.IdentityID, s.TokenHash, logoutHash, s.AAL, methods, s.AuthenticatedAt, s.IssuedAt, s.ExpiresAt, s.MaxExpiresAt)
-	if err != nil {
-		return fmt.Errorf("insert session: %w", err)
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO session_devices (id, session_id, ip_address, user_agent, location)
+	tx.Queue(`INSERT INTO session_devices (id, session_id, ip_address, user_agent, location)
 		VALUES ($1, $2, $3, $4, $5)`, d.ID, s.ID, d.IPAddress, d.UserAgent, d.Location)
-	if err != nil {
-		return fmt.Errorf("insert session device: %w", err)
-	}
 	return nil
 }
 

@@ -35,12 +35,11 @@ func insertMessage(ctx context.Context, tx tenant.Tx, m Message, locale string, 
 	if renderErr != nil {
 		status = StatusAbandoned
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO courier_messages
+	// Queued, as the outbox row below: a fresh id cannot conflict.
+	tx.Queue(`INSERT INTO courier_messages
 		(id, type, status, recipient, subject, body, html_body, template_type, template_data, locale)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		id, m.Type, status, m.Recipient, r.Subject, r.Text, r.HTML, string(m.TemplateType), data, locale); err != nil {
-		return uuid.Nil, err
-	}
+		id, m.Type, status, m.Recipient, r.Subject, r.Text, r.HTML, string(m.TemplateType), data, locale)
 	if renderErr != nil {
 		return id, insertDispatch(ctx, tx, id, renderErr)
 	}
@@ -50,10 +49,8 @@ func insertMessage(ctx context.Context, tx tenant.Tx, m Message, locale string, 
 // addOutbox writes the outbox row of message id, due at due, and marks the
 // project in platform.outbox_due in the same transaction.
 func addOutbox(ctx context.Context, tx tenant.Tx, id uuid.UUID, due time.Time) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, topic, ref_id, due_at) VALUES ($1, $2, $1, $3)
-		ON CONFLICT (topic, ref_id) DO UPDATE SET due_at = excluded.due_at`, id, topicCourier, due); err != nil {
-		return err
-	}
+	tx.Queue(`INSERT INTO outbox (id, topic, ref_id, due_at) VALUES ($1, $2, $1, $3)
+		ON CONFLICT (topic, ref_id) DO UPDATE SET due_at = excluded.due_at`, id, topicCourier, due)
 	return tenant.MarkOutboxDue(ctx, tx, due)
 }
 

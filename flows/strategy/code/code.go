@@ -107,12 +107,11 @@ func (c *Codes) Issue(ctx context.Context, tx tenant.Tx, p IssueParams) (*Issued
 	exp := now.Add(p.TTL).Truncate(time.Microsecond)
 	// One statement: the burn of the earlier codes does not see the new
 	// one (both run on the statement's snapshot).
-	_, err = tx.Exec(ctx, `WITH burnt AS (UPDATE selfservice_codes SET used_at = $8 WHERE flow_id = $2 AND used_at IS NULL)
+	// Queued with the transaction's next statement or its commit: the id
+	// is fresh, so only the transaction can fail it.
+	tx.Queue(`WITH burnt AS (UPDATE selfservice_codes SET used_at = $8 WHERE flow_id = $2 AND used_at IS NULL)
 		INSERT INTO selfservice_codes (id, flow_id, kind, identity_id, address, code_hash, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, uuid.Must(uuid.NewV7()), p.FlowID, p.Kind, p.IdentityID, p.Address, c.hash(p.FlowID, code), exp, now)
-	if err != nil {
-		return nil, fmt.Errorf("code.Issue: %w", err)
-	}
 	return &Issued{Code: code, ExpiresAt: exp}, nil
 }
 

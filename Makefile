@@ -56,12 +56,12 @@ bench: services
 	$(GO) test -run '^$$' -bench GetIdentity -benchtime 3s ./identity/
 	$(GO) test -run '^$$' -bench Import100k -benchtime 1x ./identity/
 	$(GO) test -run '^$$' -bench Whoami -benchtime 1x ./identity/session/
-	$(GO) test -run '^$$' -bench PasswordLogin -benchtime 150x ./flows/
+	$(GO) test -run '^$$' -bench PasswordLogin -benchtime 600x ./flows/
 	@# The same with Lanyard on one core and Postgres/Redis free to use the
 	@# others, as when the database runs on its own machine.
 	@if command -v taskset >/dev/null && [ "$$(nproc)" -ge 2 ]; then \
 		$(GO) test -c -o bin/flows.test ./flows/ && \
-		taskset -c 0 bin/flows.test -test.run '^$$' -test.bench PasswordLogin -test.benchtime 100x -test.cpu 1; fi
+		taskset -c 0 bin/flows.test -test.run '^$$' -test.bench PasswordLogin -test.benchtime 300x -test.cpu 1; fi
 	$(GO) test -run '^$$' -bench . -benchtime 50x ./identity/hash/
 	$(GO) test -run '^$$' -bench . -benchtime 300x ./worker/courier/
 	$(GO) test -run '^$$' -bench RegistrationMailPaced100 -benchtime 300x ./flows/verification/
@@ -81,7 +81,7 @@ faults: services
 # spread over 200 of them.
 bench-projects: services
 	LANYARD_BENCH_PROJECTS=2000 $(GO) test -run '^$$' -bench Whoami -benchtime 30000x -timeout 60m ./identity/session/
-	LANYARD_BENCH_PROJECTS=2000 $(GO) test -run '^$$' -bench PasswordLogin -benchtime 100x -timeout 60m ./flows/
+	LANYARD_BENCH_PROJECTS=2000 $(GO) test -run '^$$' -bench PasswordLogin -benchtime 600x -timeout 60m ./flows/
 
 vet:
 	$(GO) vet ./...

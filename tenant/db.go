@@ -402,13 +402,16 @@ func (d *DB) InTx(ctx context.Context, p *Project, fn func(Tx) error) error {
 
 // InTxOpts is InTx with options.
 //
-// The transaction starts and pins its schema in one round trip ("BEGIN;
-// SELECT set_config(...)" on the simple protocol; the schema name comes from
-// the project row and is checked against the schema-name pattern, never
-// from request data), so a one-query transaction costs three round trips.
-// That round trip is sent with the transaction's first statement; a
-// transaction that sends none (it only read cached settings) costs none,
-// and ends without COMMIT.
+// The BEGIN and the schema pin (set_config('search_path', ..., true); the
+// schema name comes from the project row and is checked against the
+// schema-name pattern, never from request data) go out in one pipelined
+// batch with the transaction's first statement, and the COMMIT with what
+// Tx.Queue queued: a one-query transaction costs two round trips, one
+// that only writes queued rows costs one, and one that sends nothing (it
+// only read cached settings) costs none and ends without COMMIT. When the
+// first statement is new to the connection (it must be prepared before
+// the pin runs) or holds several commands, the BEGIN takes a round trip
+// of its own.
 func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) error) (err error) {
 	pool, err := d.pool(p)
 	if err != nil {

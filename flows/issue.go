@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/lanyard-id/lanyard/identity"
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/tenant"
 )
@@ -14,15 +15,25 @@ import (
 // IssueSession issues a session for a completed login or registration in
 // the flow's transaction and renders its identity.
 func (d *Deps) IssueSession(ctx context.Context, tx tenant.Tx, e *Env, identityID uuid.UUID, m session.AuthenticationMethod) (*session.Issued, error) {
-	is, err := d.Sessions.Issue(ctx, tx, session.IssueParams{IdentityID: identityID, Methods: []session.AuthenticationMethod{m},
+	i, err := d.Identities.GetTx(ctx, tx, identityID)
+	if err != nil {
+		return nil, err
+	}
+	return d.IssueSessionFor(ctx, tx, e, i, m)
+}
+
+// IssueSessionFor is IssueSession for an identity the caller has read in
+// tx (and kept up to date with what it changed since).
+func (d *Deps) IssueSessionFor(ctx context.Context, tx tenant.Tx, e *Env, i *identity.Identity, m session.AuthenticationMethod) (*session.Issued, error) {
+	is, err := d.Sessions.Issue(ctx, tx, session.IssueParams{IdentityID: i.ID, Methods: []session.AuthenticationMethod{m},
 		IPAddress: ClientIP(e.C), UserAgent: e.C.Request.UserAgent()})
 	if err != nil {
 		return nil, err
 	}
-	if err := d.recordActive(ctx, tx, identityID); err != nil {
+	if err := d.recordActive(ctx, tx, i.ID); err != nil {
 		return nil, err
 	}
-	if is.Session.Identity, err = d.Identities.PublicIdentity(ctx, tx, identityID, e.BaseURL); err != nil {
+	if is.Session.Identity, err = identity.PublicJSON(i, e.BaseURL); err != nil {
 		return nil, err
 	}
 	return is, nil

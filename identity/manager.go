@@ -306,6 +306,13 @@ func (m *Manager) PublicIdentity(ctx context.Context, tx tenant.Tx, id uuid.UUID
 	if err != nil {
 		return nil, err
 	}
-	i.SchemaURL = SchemaURL(baseURL, i.SchemaID)
-	return json.Marshal(i.Public())
+	return PublicJSON(i, baseURL)
+}
+
+// PublicJSON is i as the public API shows it (no credentials, no admin
+// metadata), with its schema_url under baseURL.
+func PublicJSON(i *Identity, baseURL string) (json.RawMessage, error) {
+	p := i.Public()
+	p.SchemaURL = SchemaURL(baseURL, p.SchemaID)
+	return json.Marshal(p)
 }

@@ -10,9 +10,9 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/flows"
+	"github.com/lanyard-id/lanyard/identity"
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/internal/errx"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -81,8 +81,10 @@ type Hooks struct {
 	// Verification (Kratos' "verification" hook, run first) starts the
 	// verification of the new identity's addresses. Its continue_with
 	// items are appended to the answer; after, when not nil, runs after
-	// the commit (e.g. to relay the mail it enqueued).
-	Verification func(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, identityID uuid.UUID) (cw []flows.ContinueWith, after func(), err error)
+	// the commit (e.g. to relay the mail it enqueued). It gets the new
+	// identity as the hooks left it, and updates its addresses' status as
+	// it updates them in tx.
+	Verification func(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, i *identity.Identity) (cw []flows.ContinueWith, after func(), err error)
 }
 
 // Submit serves POST /self-service/registration?flow=.
@@ -128,17 +130,23 @@ func SubmitWith(d *flows.Deps, hooks Hooks) gin.HandlerFunc {
 		if err := hr.Apply(ctx, tx); err != nil {
 			return nil, err
 		}
+		// The identity as the hooks left it: read once, for the
+		// verification hook and for the answer.
+		i, err := d.Identities.GetTx(ctx, tx, res.IdentityID)
+		if err != nil {
+			return nil, err
+		}
 		var (
 			more  []flows.ContinueWith
 			after func()
 		)
 		if hooks.Verification != nil {
-			if more, after, err = hooks.Verification(ctx, tx, e, f, res.IdentityID); err != nil {
+			if more, after, err = hooks.Verification(ctx, tx, e, f, i); err != nil {
 				return nil, err
 			}
 		}
 		if hr.NoSession { // the project removed the session hook
-			ident, err := d.Identities.PublicIdentity(ctx, tx, res.IdentityID, e.BaseURL)
+			ident, err := identity.PublicJSON(i, e.BaseURL)
 			if err != nil {
 				return nil, err
 			}
@@ -151,7 +159,7 @@ func SubmitWith(d *flows.Deps, hooks Hooks) gin.HandlerFunc {
 				respondWithoutSession(e, f, ident, more)
 			}, nil
 		}
-		is, err := d.IssueSession(ctx, tx, e, res.IdentityID, res.Method)
+		is, err := d.IssueSessionFor(ctx, tx, e, i, res.Method)
 		if err != nil {
 			return nil, err
 		}

@@ -12,11 +12,14 @@ package verification
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -25,6 +28,7 @@ import (
 	"github.com/lanyard-id/lanyard/flows"
 	"github.com/lanyard-id/lanyard/flows/strategy/code"
 	"github.com/lanyard-id/lanyard/flows/strategy/link"
+	"github.com/lanyard-id/lanyard/identity"
 	"github.com/lanyard-id/lanyard/identity/schema"
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/worker/courier"
@@ -160,7 +164,7 @@ func (h *Handler) submitForm() gin.HandlerFunc {
 		if strings.TrimSpace(body.Email) == "" {
 			return nil, (&flows.ValidationError{}).AddNode("email", flows.Required("email"))
 		}
-		msg, err := h.send(ctx, tx, e, f, body.Email, true)
+		msg, err := h.send(ctx, tx, e, f, body.Email, true, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -177,8 +181,10 @@ func (h *Handler) submitForm() gin.HandlerFunc {
 // limit, the request limits and the per-recipient mail limit refuse
 // (429) before the address is looked up, so a refusal says nothing about
 // the address; without (after a registration) the mail still counts
-// against the recipient's limit.
-func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, address string, limit bool) (uuid.UUID, error) {
+// against the recipient's limit. owner, when the caller knows the
+// address's row (a registration), saves looking it up; its status goes
+// to "sent" as the row's does.
+func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows.Flow, address string, limit bool, owner *addressOwner) (uuid.UUID, error) {
 	d := h.D
 	addr := schema.NormalizeAddress("email", address)
 	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr || len(addr) > 320 {
@@ -204,13 +210,17 @@ func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows
 		locale             string
 		known              = true
 	)
-	err := tx.QueryRow(ctx, `SELECT a.id, a.identity_id, coalesce(i.traits->>'locale', '') FROM identity_verifiable_addresses a
-		JOIN identities i ON i.id = a.identity_id WHERE a.via = 'email' AND a.value = $1`, addr).
-		Scan(&addrID, &identityID, &locale)
-	if errors.Is(err, pgx.ErrNoRows) {
-		known = false
-	} else if err != nil {
-		return uuid.Nil, err
+	if owner != nil {
+		addrID, identityID, locale = owner.address.ID, owner.identityID, owner.locale
+	} else {
+		err := tx.QueryRow(ctx, `SELECT a.id, a.identity_id, coalesce(i.traits->>'locale', '') FROM identity_verifiable_addresses a
+			JOIN identities i ON i.id = a.identity_id WHERE a.via = 'email' AND a.value = $1`, addr).
+			Scan(&addrID, &identityID, &locale)
+		if errors.Is(err, pgx.ErrNoRows) {
+			known = false
+		} else if err != nil {
+			return uuid.Nil, err
+		}
 	}
 	msg := courier.Message{Recipient: addr, TemplateType: courier.TemplateVerificationCodeInvalid,
 		Data: courier.Data{RequestURL: f.RequestURL}}
@@ -219,12 +229,12 @@ func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows
 	}
 	// The same work for an unknown address: one secret hashed and stored,
 	// bound to nobody, so it can never verify anything.
-	var owner *uuid.UUID
+	var ownerID *uuid.UUID
 	if known {
-		owner = &identityID
+		ownerID = &identityID
 	}
 	if method == link.ID {
-		is, err := link.Issue(ctx, tx, link.IssueParams{FlowID: f.ID, Kind: link.KindVerification, IdentityID: owner, Address: addr, Now: d.Now()})
+		is, err := link.Issue(ctx, tx, link.IssueParams{FlowID: f.ID, Kind: link.KindVerification, IdentityID: ownerID, Address: addr, Now: d.Now()})
 		if err != nil {
 			return uuid.Nil, err
 		}
@@ -234,7 +244,7 @@ func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows
 			msg.Data.ExpiresInMinutes = int(link.TTL.Minutes())
 		}
 	} else {
-		is, err := h.Codes.Issue(ctx, tx, code.IssueParams{FlowID: f.ID, Kind: code.KindVerification, IdentityID: owner, Address: addr, Now: d.Now()})
+		is, err := h.Codes.Issue(ctx, tx, code.IssueParams{FlowID: f.ID, Kind: code.KindVerification, IdentityID: ownerID, Address: addr, Now: d.Now()})
 		if err != nil {
 			return uuid.Nil, err
 		}
@@ -247,7 +257,11 @@ func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows
 	}
 	if known {
 		msg.Locale = locale
-		tx.Queue(`UPDATE identity_verifiable_addresses SET status = 'sent', updated_at = now() WHERE id = $1 AND status = 'pending'`, addrID)
+		now := d.Now().UTC().Truncate(time.Microsecond)
+		tx.Queue(`UPDATE identity_verifiable_addresses SET status = 'sent', updated_at = $2 WHERE id = $1 AND status = 'pending'`, addrID, now)
+		if owner != nil && owner.address.Status == "pending" {
+			owner.address.Status, owner.address.UpdatedAt = "sent", now
+		}
 		h.D.Identities.ChangedTx(ctx, tx, identityID)
 	}
 	id, err := courier.Enqueue(ctx, tx, msg)
@@ -354,27 +368,58 @@ func (h *Handler) complete(ctx context.Context, tx tenant.Tx, e *flows.Env, f *f
 	}, nil
 }
 
+// traitText is traits->>'name' (a string's value, other JSON as text, ""
+// for none or null).
+func traitText(traits json.RawMessage, name string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(traits, &m) != nil {
+		return ""
+	}
+	raw := m[name]
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	return string(raw)
+}
+
+// addressOwner is a verifiable address whose row the caller holds.
+type addressOwner struct {
+	address    *identity.VerifiableAddress
+	identityID uuid.UUID
+	locale     string
+}
+
 // AfterRegistration is the registration's verification hook: for each
-// unverified email address of the new identity it creates a verification
-// flow of the registration's type, mails its code in tx, and returns the
+// unverified email address of the new identity i it creates a
+// verification flow of the registration's type, mails its code in tx
+// (the address's status becomes "sent", in i too), and returns the
 // show_verification_ui continue_with items and the relay to run after
 // the commit.
-func (h *Handler) AfterRegistration(ctx context.Context, tx tenant.Tx, e *flows.Env, rf *flows.Flow, identityID uuid.UUID) ([]flows.ContinueWith, func(), error) {
+func (h *Handler) AfterRegistration(ctx context.Context, tx tenant.Tx, e *flows.Env, rf *flows.Flow, i *identity.Identity) ([]flows.ContinueWith, func(), error) {
 	d := h.D
-	rows, err := tx.Query(ctx, `SELECT value FROM identity_verifiable_addresses WHERE identity_id = $1 AND via = 'email' AND NOT verified
-		ORDER BY created_at, value`, identityID)
-	if err != nil {
-		return nil, nil, err
+	var unverified []*identity.VerifiableAddress
+	for k := range i.VerifiableAddresses {
+		if a := &i.VerifiableAddresses[k]; a.Via == "email" && !a.Verified {
+			unverified = append(unverified, a)
+		}
 	}
-	addrs, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, nil, err
-	}
+	slices.SortStableFunc(unverified, func(a, b *identity.VerifiableAddress) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	locale := traitText(i.Traits, "locale")
 	var (
 		out  []flows.ContinueWith
 		msgs []uuid.UUID
 	)
-	for _, a := range addrs {
+	for _, va := range unverified {
+		a := va.Value
 		f := flows.New(flows.NewParams{Kind: flows.KindVerification, Type: rf.Type, BaseURL: e.BaseURL, RequestURL: rf.RequestURL,
 			Lifespan: e.Config.Lifespan(), Now: d.Now()})
 		// Where the registration was to return to (checked against the
@@ -391,7 +436,7 @@ func (h *Handler) AfterRegistration(ctx context.Context, tx tenant.Tx, e *flows.
 		if err := flows.CreateFlow(ctx, tx, f); err != nil {
 			return nil, nil, err
 		}
-		id, err := h.send(ctx, tx, e, f, a, false)
+		id, err := h.send(ctx, tx, e, f, a, false, &addressOwner{address: va, identityID: i.ID, locale: locale})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -62,6 +62,11 @@ func TestRegisterThenVerifyWithMailedCode(t *testing.T) {
 	if va["status"] != "sent" || va["verified"] != false {
 		t.Fatalf("address after registration = %v", va)
 	}
+	// The answer shows the address as stored.
+	stored := adminIdentity(t, s, identityID)["verifiable_addresses"].([]any)[0].(map[string]any)
+	if stored["status"] != va["status"] || stored["updated_at"] != va["updated_at"] || stored["id"] != va["id"] {
+		t.Fatalf("address in the answer %v, stored %v", va, stored)
+	}
 	mail := codetest.WaitMail(t, addr, 1)
 	if mail.Subject != "Your verification code" {
 		t.Fatalf("mail subject = %q", mail.Subject)

@@ -38,6 +38,9 @@ type HookResult struct {
 	// NoSession is set after registration when the project removed the
 	// session hook: the new identity gets no session.
 	NoSession bool
+	// ChangesIdentity is set when Apply changes the identity: an identity
+	// read before it is out of date.
+	ChangesIdentity bool
 }
 
 // HookRunner runs a project's webhooks and JavaScript actions at a step,

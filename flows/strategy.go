@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/lanyard-id/lanyard/identity"
 	"github.com/lanyard-id/lanyard/identity/session"
 	"github.com/lanyard-id/lanyard/tenant"
 )
@@ -54,6 +55,9 @@ type Request struct {
 type LoginResult struct {
 	IdentityID uuid.UUID
 	Method     session.AuthenticationMethod
+	// Identity, when the strategy read it in the flow's transaction,
+	// saves reading it again for the answer.
+	Identity *identity.Identity
 }
 
 // LoginStrategy is a first or second factor.

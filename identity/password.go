@@ -3,11 +3,8 @@ package identity
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/lanyard-id/lanyard/identity/schema"
 	"github.com/lanyard-id/lanyard/internal/errx"
@@ -21,15 +18,20 @@ func (m *Manager) FindByIdentifierTx(ctx context.Context, tx tenant.Tx, typ, ide
 	if typ != CredentialsOIDC {
 		ident = schema.NormalizeIdentifier(identifier)
 	}
-	var id uuid.UUID
-	err := tx.QueryRow(ctx, `SELECT identity_id FROM identity_credential_identifiers WHERE type = $1 AND identifier = $2`, typ, ident).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errIdentityNotFound
-	}
+	// One statement: the identifier's identity with everything it holds.
+	rows, err := tx.Query(ctx, selectIdentities+`WHERE i.id = (SELECT identity_id FROM identity_credential_identifiers
+		WHERE type = $1 AND identifier = $2)`, typ, ident)
 	if err != nil {
 		return nil, err
 	}
-	return getIdentity(ctx, tx, id, false)
+	list, err := scanIdentities(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, errIdentityNotFound
+	}
+	return list[0], nil
 }
 
 // CheckPasswordTx verifies password against the identity's password

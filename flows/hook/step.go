@@ -41,6 +41,7 @@ func (s *Service) RunStep(ctx context.Context, tx tenant.Tx, e *flows.Env, st fl
 	res := &flows.HookResult{After: out.AfterCommit, NoSession: out.NoSession}
 	if out.Changes != nil && ev.IdentityID != nil {
 		id := *ev.IdentityID
+		res.ChangesIdentity = true
 		res.Apply = func(ctx context.Context, tx tenant.Tx) error {
 			err := s.ApplyChanges(ctx, tx, id, out.Changes)
 			if errx.Has(err, errx.Invalid) {

@@ -159,7 +159,12 @@ func Submit(d *flows.Deps) gin.HandlerFunc {
 		if err := hr.Apply(ctx, tx); err != nil {
 			return nil, err
 		}
-		is, err := d.IssueSession(ctx, tx, e, res.IdentityID, res.Method)
+		var is *session.Issued
+		if res.Identity != nil && !hr.ChangesIdentity {
+			is, err = d.IssueSessionFor(ctx, tx, e, res.Identity, res.Method)
+		} else {
+			is, err = d.IssueSession(ctx, tx, e, res.IdentityID, res.Method)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -100,5 +100,5 @@ func (s *Strategy) Login(ctx context.Context, tx tenant.Tx, r *flows.Request, f 
 	if i.State != identity.StateActive {
 		return nil, errDisabled
 	}
-	return &flows.LoginResult{IdentityID: i.ID, Method: session.AuthenticationMethod{Method: ID, AAL: session.AAL1}}, nil
+	return &flows.LoginResult{IdentityID: i.ID, Identity: i, Method: session.AuthenticationMethod{Method: ID, AAL: session.AAL1}}, nil
 }

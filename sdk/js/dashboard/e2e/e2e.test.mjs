@@ -512,6 +512,10 @@ test("dashboard: sign up, project, API key, users, billing", { skip, timeout: 24
       await tpl.getByLabel("HTML body").fill('<h1 style="color:#1d4ed8">Acme</h1><p>Your sign-in code is <b>{{.LoginCode}}</b>.</p>');
       await tpl.getByRole("button", { name: "Preview" }).click();
       await see(tpl.getByTestId("template-preview-subject").getByText("Your Acme sign-in code"), "the preview's subject");
+      // Chromium throttles the rendering of an off-screen cross-origin
+      // frame (the sandboxed preview is one), and its text may then count
+      // as hidden: bring it on screen, as a reader would.
+      await tpl.getByTestId("template-preview-html").scrollIntoViewIfNeeded();
       await see(tpl.frameLocator('[data-testid="template-preview-html"]').getByText("Your sign-in code is 123456."), "the rendered HTML");
       await tpl.getByRole("button", { name: "Save template" }).click();
       await see(tpl.getByText(/template was saved/), "the saved template notice");

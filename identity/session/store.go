@@ -43,13 +43,16 @@ func insertSession(ctx context.Context, tx tenant.Tx, s *Session, logoutHash []b
 		return err
 	}
 	// Queued: the ids and the token hash are fresh, so only the
-	// transaction can fail them, at its next statement or commit.
-	tx.Queue(`INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal,
+	// transaction can fail them, at its next statement or commit. One
+	// statement for both rows (the device's foreign key is checked at its
+	// end, when the session row is there): Postgres plans each statement
+	// again when the connection comes from another project's schema.
+	tx.Queue(`WITH s AS (INSERT INTO sessions (id, identity_id, token_hash, logout_token_hash, active, aal,
 		authentication_methods, authenticated_at, issued_at, expires_at, max_expires_at)
-		VALUES ($1, $2, $3, $4, true, $5, $6, $7, $8, $9, $10)`,
-		s.ID, s.IdentityID, s.TokenHash, logoutHash, s.AAL, methods, s.AuthenticatedAt, s.IssuedAt, s.ExpiresAt, s.MaxExpiresAt)
-	tx.Queue(`INSERT INTO session_devices (id, session_id, ip_address, user_agent, location)
-		VALUES ($1, $2, $3, $4, $5)`, d.ID, s.ID, d.IPAddress, d.UserAgent, d.Location)
+		VALUES ($1, $2, $3, $4, true, $5, $6, $7, $8, $9, $10))
+		INSERT INTO session_devices (id, session_id, ip_address, user_agent, location) VALUES ($11, $1, $12, $13, $14)`,
+		s.ID, s.IdentityID, s.TokenHash, logoutHash, s.AAL, methods, s.AuthenticatedAt, s.IssuedAt, s.ExpiresAt, s.MaxExpiresAt,
+		d.ID, d.IPAddress, d.UserAgent, d.Location)
 	return nil
 }
 

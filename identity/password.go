@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 
-
 	"github.com/lanyard-id/lanyard/identity/schema"
 	"github.com/lanyard-id/lanyard/internal/errx"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -19,19 +18,8 @@ func (m *Manager) FindByIdentifierTx(ctx context.Context, tx tenant.Tx, typ, ide
 		ident = schema.NormalizeIdentifier(identifier)
 	}
 	// One statement: the identifier's identity with everything it holds.
-	rows, err := tx.Query(ctx, selectIdentities+`WHERE i.id = (SELECT identity_id FROM identity_credential_identifiers
+	return queryIdentity(ctx, tx, selectIdentities+`WHERE i.id = (SELECT identity_id FROM identity_credential_identifiers
 		WHERE type = $1 AND identifier = $2)`, typ, ident)
-	if err != nil {
-		return nil, err
-	}
-	list, err := scanIdentities(rows)
-	if err != nil {
-		return nil, err
-	}
-	if len(list) == 0 {
-		return nil, errIdentityNotFound
-	}
-	return list[0], nil
 }
 
 // CheckPasswordTx verifies password against the identity's password

@@ -108,7 +108,13 @@ func getIdentity(ctx context.Context, tx tenant.Tx, id uuid.UUID, forUpdate bool
 			return nil, err
 		}
 	}
-	rows, err := tx.Query(ctx, q, id)
+	return queryIdentity(ctx, tx, q, id)
+}
+
+// queryIdentity runs q, a selectIdentities query for at most one
+// identity; errIdentityNotFound when it finds none.
+func queryIdentity(ctx context.Context, tx tenant.Tx, q string, args ...any) (*Identity, error) {
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -23,14 +23,20 @@ const DefaultCell = "default"
 // cell, which also holds the platform schema.
 type DB struct {
 	platform *pgxpool.Pool
-	cells    map[string]*pgxpool.Pool
+	cells    map[string]*lanes
 	outer    chan struct{} // see NestingSlot
 }
 
-// NewDB returns a DB with one cell, the platform pool.
-func NewDB(platform *pgxpool.Pool) *DB {
-	return &DB{platform: platform, cells: map[string]*pgxpool.Pool{DefaultCell: platform},
-		outer: make(chan struct{}, max(1, platform.Config().MaxConns/2))}
+// NewDB returns a DB with one cell. Its projects' transactions take their
+// connections from lanePools (see OpenLanes) or, without any, from the
+// platform pool.
+func NewDB(platform *pgxpool.Pool, lanePools ...*pgxpool.Pool) *DB {
+	if len(lanePools) == 0 {
+		lanePools = []*pgxpool.Pool{platform}
+	}
+	l := newLanes(lanePools)
+	return &DB{platform: platform, cells: map[string]*lanes{DefaultCell: l},
+		outer: make(chan struct{}, max(1, l.total()/2))}
 }
 
 // NestingSlot must be held by a transaction whose code may acquire a
@@ -54,15 +60,15 @@ func (db *DB) NestingSlot(ctx context.Context) (release func(), err error) {
 // stores (projects, workspaces, keys, billing) use it.
 func (d *DB) Platform() *pgxpool.Pool { return d.platform }
 
-func (d *DB) pool(p *Project) (*pgxpool.Pool, error) {
+func (d *DB) lanes(p *Project) (*lanes, error) {
 	if p == nil || p.Schema == "" || p.ID.String() == "" {
 		return nil, ErrNoProject
 	}
-	pool, ok := d.cells[p.Cell]
+	l, ok := d.cells[p.Cell]
 	if !ok {
 		return nil, fmt.Errorf("tenant: project %s is placed on unknown cell %q", p.ID, p.Cell)
 	}
-	return pool, nil
+	return l, nil
 }
 
 // Tx is a transaction pinned to one project's schema. It can only be made
@@ -82,6 +88,7 @@ type txState struct {
 	begin     lazyBegin
 	durable   bool         // Durable was called
 	queued    []queuedStmt // Queue's writes, not sent yet
+	flushes   int          // times queued was sent (or dropped with an error)
 }
 
 // queuedStmt is a statement waiting to be sent with the next one.
@@ -189,11 +196,11 @@ func (t Tx) send(ctx context.Context, last ...*pgx.QueuedQuery) (pgx.BatchResult
 			lb.err = fmt.Errorf("tenant: begin: %w", err)
 			return nil, lb.err
 		}
-		st.queued = nil
+		st.queued, st.flushes = nil, st.flushes+1
 		return nil, err
 	}
 	lb.begun = true
-	st.queued = nil
+	st.queued, st.flushes = nil, st.flushes+1
 	if len(last) == 0 {
 		if err := br.Close(); err != nil {
 			return nil, err
@@ -225,6 +232,25 @@ func (t Tx) Queue(sql string, args ...any) {
 		return
 	}
 	t.st.queued = append(t.st.queued, queuedStmt{sql: sql, args: args})
+}
+
+// QueueAmendable is Queue for a write whose arguments may still change
+// before it goes out: amend replaces them while the write waits and
+// reports false, changing nothing, once it has been sent (the caller then
+// writes the change itself).
+func (t Tx) QueueAmendable(sql string, args ...any) (amend func(args ...any) bool) {
+	t.Queue(sql, args...)
+	if t.st == nil {
+		return func(...any) bool { return false }
+	}
+	st, at, flushes := t.st, len(t.st.queued)-1, t.st.flushes
+	return func(args ...any) bool {
+		if st.flushes != flushes {
+			return false
+		}
+		st.queued[at].args = args
+		return true
+	}
 }
 
 // OnEnd registers fn to run once the transaction has ended, committed or
@@ -413,16 +439,16 @@ func (d *DB) InTx(ctx context.Context, p *Project, fn func(Tx) error) error {
 // the pin runs) or holds several commands, the BEGIN takes a round trip
 // of its own.
 func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) error) (err error) {
-	pool, err := d.pool(p)
+	cell, err := d.lanes(p)
 	if err != nil {
 		return err
 	}
 	if !schemaNameRE.MatchString(p.Schema) {
 		return fmt.Errorf("tenant: project %s has an invalid schema name", p.ID)
 	}
-	pc, err := pool.Acquire(ctx)
+	pc, err := cell.acquire(ctx, p.Schema)
 	if err != nil {
-		return fmt.Errorf("tenant: acquire connection: %w", err)
+		return err
 	}
 	conn := pc.Conn()
 	broken := false
@@ -558,16 +584,16 @@ func NotFoundIfNoRows(err error, reason string) error {
 // rows; Read closes them. Use InTx for anything with more than one
 // statement.
 func (d *DB) Read(ctx context.Context, p *Project, sql string, args []any, scan func(pgx.Rows) error) error {
-	pool, err := d.pool(p)
+	cell, err := d.lanes(p)
 	if err != nil {
 		return err
 	}
 	if !schemaNameRE.MatchString(p.Schema) {
 		return fmt.Errorf("tenant: project %s has an invalid schema name", p.ID)
 	}
-	pc, err := pool.Acquire(ctx)
+	pc, err := cell.acquire(ctx, p.Schema)
 	if err != nil {
-		return fmt.Errorf("tenant: acquire connection: %w", err)
+		return err
 	}
 	defer pc.Release()
 	conn := pc.Conn()
@@ -582,7 +608,7 @@ func (d *DB) Read(ctx context.Context, p *Project, sql string, args []any, scan 
 			// The statement was new to this connection and could not be
 			// prepared outside the schema: prepare it in a pinned
 			// transaction, which also caches it for next time.
-			return d.readInTx(ctx, pc, p, sql, args, scan)
+			return d.readInTx(ctx, pc.Conn(), p, sql, args, scan)
 		}
 		return fmt.Errorf("tenant: pin schema: %w", err)
 	}
@@ -603,7 +629,7 @@ func (d *DB) Read(ctx context.Context, p *Project, sql string, args []any, scan 
 }
 
 // readInTx is Read as a pinned transaction on an acquired connection.
-func (d *DB) readInTx(ctx context.Context, pc *pgxpool.Conn, p *Project, sql string, args []any, scan func(pgx.Rows) error) error {
+func (d *DB) readInTx(ctx context.Context, pc *pgx.Conn, p *Project, sql string, args []any, scan func(pgx.Rows) error) error {
 	return pgx.BeginTxFunc(ctx, pc, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('search_path', $1, true)`, pgx.Identifier{p.Schema}.Sanitize()); err != nil {
 			return fmt.Errorf("tenant: pin schema: %w", err)

@@ -191,12 +191,17 @@ func (r *Registry) migrateBatch(ctx context.Context, todo []pendingSchema, o Mig
 // migrateSchema brings one schema up to date and records its version.
 func (r *Registry) migrateSchema(ctx context.Context, s pendingSchema) (int, error) {
 	p := &Project{ID: s.id, Schema: s.schema, Cell: s.cell}
-	pool, err := r.db.pool(p)
+	cell, err := r.db.lanes(p)
 	if err != nil {
 		return 0, err
 	}
+	pc, err := cell.acquire(ctx, p.Schema)
+	if err != nil {
+		return 0, err
+	}
+	defer pc.Release()
 	var n int
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, pc.Conn(), func(tx pgx.Tx) error {
 		// Serialise with anything else migrating this schema.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, s.schema); err != nil {
 			return err

@@ -58,11 +58,22 @@ func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 // failure to start.
 func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log}
-	pool, err := db.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	// A fifth of the connections serve the platform schema (projects, keys,
+	// billing, the outbox scans); the rest are the projects' lanes.
+	platformConns := max(1, cfg.DBMaxConns/5)
+	pool, err := db.Open(ctx, cfg.DatabaseURL, platformConns)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, pool.Close)
+	lanePools, err := tenant.OpenLanes(ctx, pool.Config(), cfg.DBMaxConns-platformConns)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	for _, p := range lanePools {
+		a.closers = append(a.closers, p.Close)
+	}
 	ropt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		a.Close()
@@ -76,7 +87,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		return nil, fmt.Errorf("LANYARD_REDIS_URL: %w", err)
 	}
 	a.notifier = tenant.RedisNotifier{Client: rdb, Channel: cfg.RedisNamespace + "lanyard:projects:changed"}
-	tdb := tenant.NewDB(pool)
+	tdb := tenant.NewDB(pool, lanePools...)
 	// Billing (issue 8): plans, Stripe, MAU metering and the quotas that
 	// project creation and registration check; off without a Stripe key.
 	bill, err := billing.New(billing.Options{Config: cfg, Pool: pool, Logger: log})

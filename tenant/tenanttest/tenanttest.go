@@ -195,6 +195,25 @@ func Get(t testing.TB) *Env {
 	return current
 }
 
+// ServerDB returns a DB laid out as a server process lays out its own:
+// the projects' transactions in lanes (tenant.OpenLanes) of 16
+// connections, beside the environment's pool for the platform schema.
+// Benchmarks use it to measure what a server does.
+func ServerDB(t testing.TB) *tenant.DB {
+	t.Helper()
+	env := Get(t)
+	pools, err := tenant.OpenLanes(context.Background(), env.Pool.Config(), 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	})
+	return tenant.NewDB(env.Pool, pools...)
+}
+
 // NewProject provisions a fresh project through the real registry and
 // returns it with its first API key.
 func NewProject(t testing.TB) *tenant.Created {

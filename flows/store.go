@@ -22,14 +22,32 @@ var ErrFlowNotFound = errx.New(errx.NotFound, "The flow could not be found.")
 // return its error (a new flow's id is fresh, so none but the
 // transaction's is expected).
 func CreateFlow(ctx context.Context, tx tenant.Tx, f *Flow) error {
+	_, err := CreateFlowToSave(tx, f)
+	return err
+}
+
+const insertFlowSQL = `INSERT INTO selfservice_flows (id, kind, type, state, identity_id, csrf_hash, body, internal, expires_at, issued_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+
+// CreateFlowToSave is CreateFlow for a flow that changes again in tx:
+// save stores its state then, in the queued insert while that has not
+// gone out (one row written, not two), else as a queued update.
+func CreateFlowToSave(tx tenant.Tx, f *Flow) (save func() error, err error) {
 	body, internal, err := encode(f)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	tx.Queue(`INSERT INTO selfservice_flows (id, kind, type, state, identity_id, csrf_hash, body, internal, expires_at, issued_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		f.ID, f.Kind, f.Type, f.State, f.IdentityID, f.CSRFHash, body, internal, f.ExpiresAt, f.IssuedAt)
-	return nil
+	amend := tx.QueueAmendable(insertFlowSQL, f.ID, f.Kind, f.Type, f.State, f.IdentityID, f.CSRFHash, body, internal, f.ExpiresAt, f.IssuedAt)
+	return func() error {
+		body, internal, err := encode(f)
+		if err != nil {
+			return err
+		}
+		if amend(f.ID, f.Kind, f.Type, f.State, f.IdentityID, f.CSRFHash, body, internal, f.ExpiresAt, f.IssuedAt) {
+			return nil
+		}
+		return QueueUpdateFlow(tx, f)
+	}, nil
 }
 
 const updateFlowSQL = `UPDATE selfservice_flows SET state = $2, identity_id = $3, csrf_hash = $4, body = $5, internal = $6,

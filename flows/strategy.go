@@ -76,6 +76,9 @@ type LoginStrategy interface {
 type RegistrationResult struct {
 	IdentityID uuid.UUID
 	Method     session.AuthenticationMethod
+	// Identity is the identity as created, when the strategy has it:
+	// registration answers with it unless a hook changed the identity.
+	Identity *identity.Identity
 }
 
 // RegistrationStrategy creates identities with credentials of its kind.

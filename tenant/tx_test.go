@@ -116,6 +116,26 @@ func TestQueuedWrites(t *testing.T) {
 		t.Fatalf("queued-only transaction: %v, q4=%d", err, count("q4"))
 	}
 
+	// An amendable write carries the arguments it was last given while it
+	// waits; once sent, amending it changes nothing and says so.
+	err = env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		amend := tx.QueueAmendable(insert, "a1-first")
+		if !amend("a1") {
+			t.Error("amending a write still queued reported it sent")
+		}
+		other := tx.QueueAmendable(insert, "a2")
+		if _, err := tx.Exec(ctx, `SELECT 1`); err != nil {
+			return err
+		}
+		if other("a2-late") || amend("a1-late") {
+			t.Error("amending a sent write reported success")
+		}
+		return nil
+	})
+	if err != nil || count("a1") != 1 || count("a1-first") != 0 || count("a2") != 1 || count("a1-late")+count("a2-late") != 0 {
+		t.Fatalf("amended writes: %v, a1=%d a1-first=%d a2=%d", err, count("a1"), count("a1-first"), count("a2"))
+	}
+
 	const bad = `INSERT INTO audit_events (no_such_column) VALUES ($1)`
 	err = env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
 		if _, err := tx.Exec(ctx, insert, "q5"); err != nil {

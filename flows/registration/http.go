@@ -130,11 +130,13 @@ func SubmitWith(d *flows.Deps, hooks Hooks) gin.HandlerFunc {
 		if err := hr.Apply(ctx, tx); err != nil {
 			return nil, err
 		}
-		// The identity as the hooks left it: read once, for the
-		// verification hook and for the answer.
-		i, err := d.Identities.GetTx(ctx, tx, res.IdentityID)
-		if err != nil {
-			return nil, err
+		// The identity as the hooks left it, for the verification hook
+		// and for the answer: as created, unless a hook changed it.
+		i := res.Identity
+		if i == nil || hr.ChangesIdentity {
+			if i, err = d.Identities.GetTx(ctx, tx, res.IdentityID); err != nil {
+				return nil, err
+			}
 		}
 		var (
 			more  []flows.ContinueWith

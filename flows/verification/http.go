@@ -433,14 +433,15 @@ func (h *Handler) AfterRegistration(ctx context.Context, tx tenant.Tx, e *flows.
 		} else {
 			flows.AddCSRFNode(f, nil)
 		}
-		if err := flows.CreateFlow(ctx, tx, f); err != nil {
+		save, err := flows.CreateFlowToSave(tx, f)
+		if err != nil {
 			return nil, nil, err
 		}
 		id, err := h.send(ctx, tx, e, f, a, false, &addressOwner{address: va, identityID: i.ID, locale: locale})
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := flows.QueueUpdateFlow(tx, f); err != nil { // created above, in tx
+		if err := save(); err != nil {
 			return nil, nil, err
 		}
 		msgs = append(msgs, id)

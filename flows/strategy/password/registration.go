@@ -82,5 +82,5 @@ func (s *Strategy) Register(ctx context.Context, tx tenant.Tx, r *flows.Request,
 	case err != nil:
 		return nil, flows.TraitErrors(err, ve)
 	}
-	return &flows.RegistrationResult{IdentityID: created.ID, Method: session.AuthenticationMethod{Method: ID, AAL: session.AAL1}}, nil
+	return &flows.RegistrationResult{IdentityID: created.ID, Method: session.AuthenticationMethod{Method: ID, AAL: session.AAL1}, Identity: created}, nil
 }

@@ -173,6 +173,7 @@ func countIdentities(ctx context.Context, tx tenant.Tx, f listFilter) (int64, er
 // hangs off it (credentials, identifiers, addresses) in one round trip.
 func writeIdentity(ctx context.Context, tx tenant.Tx, i *Identity, replace bool) error {
 	b := &pgx.Batch{}
+	rows := childRows(i)
 	if replace {
 		b.Queue(`UPDATE identities SET schema_id = $2, state = $3, state_changed_at = $4, traits = $5, metadata_public = $6,
 			metadata_admin = $7, external_id = $8, organization_id = $9, updated_at = $10 WHERE id = $1`,
@@ -181,33 +182,12 @@ func writeIdentity(ctx context.Context, tx tenant.Tx, i *Identity, replace bool)
 		b.Queue(`DELETE FROM identity_credentials WHERE identity_id = $1`, i.ID)
 		b.Queue(`DELETE FROM identity_verifiable_addresses WHERE identity_id = $1`, i.ID)
 		b.Queue(`DELETE FROM identity_recovery_addresses WHERE identity_id = $1`, i.ID)
+		b.Queue(insertChildrenSQL, append([]any{i.ID}, rows...)...)
 	} else {
-		b.Queue(`INSERT INTO identities (id, schema_id, state, state_changed_at, traits, metadata_public, metadata_admin,
-			external_id, organization_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			i.ID, i.SchemaID, i.State, i.StateChangedAt, []byte(i.Traits), jsonArg(i.MetadataPublic), jsonArg(i.MetadataAdmin),
-			i.ExternalID, i.OrganizationID, i.CreatedAt, i.UpdatedAt)
-	}
-	for _, t := range sortedTypes(i.Credentials) {
-		c := i.Credentials[t]
-		cid := uuid.New()
-		cfg := c.Config
-		if len(cfg) == 0 {
-			cfg = json.RawMessage("{}")
-		}
-		b.Queue(`INSERT INTO identity_credentials (id, identity_id, type, config, version, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, cid, i.ID, c.Type, []byte(cfg), c.Version, c.CreatedAt, c.UpdatedAt)
-		for _, ident := range c.Identifiers {
-			b.Queue(`INSERT INTO identity_credential_identifiers (id, credential_id, identity_id, type, identifier, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6)`, uuid.New(), cid, i.ID, c.Type, ident, c.CreatedAt)
-		}
-	}
-	for _, a := range i.VerifiableAddresses {
-		b.Queue(`INSERT INTO identity_verifiable_addresses (id, identity_id, via, value, verified, verified_at, status, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, i.ID, a.Via, a.Value, a.Verified, a.VerifiedAt, a.Status, a.CreatedAt, a.UpdatedAt)
-	}
-	for _, a := range i.RecoveryAddresses {
-		b.Queue(`INSERT INTO identity_recovery_addresses (id, identity_id, via, value, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, a.ID, i.ID, a.Via, a.Value, a.CreatedAt, a.UpdatedAt)
+		// One statement for the identity and all its rows: Postgres
+		// checks the foreign keys at its end, when the identity is there.
+		b.Queue(insertIdentitySQL, append([]any{i.ID, i.SchemaID, i.State, i.StateChangedAt, []byte(i.Traits),
+			jsonArg(i.MetadataPublic), jsonArg(i.MetadataAdmin), i.ExternalID, i.OrganizationID, i.CreatedAt, i.UpdatedAt}, rows...)...)
 	}
 	br := tx.SendBatch(ctx, b)
 	for k := 0; k < b.Len(); k++ {
@@ -217,6 +197,78 @@ func writeIdentity(ctx context.Context, tx tenant.Tx, i *Identity, replace bool)
 		}
 	}
 	return br.Close()
+}
+
+// childrenSQL inserts an identity's credentials, addresses and
+// identifiers, each kind from arrays (one element per row), for the
+// identity $1; the arrays are parameters first to first+23 (childRows).
+// The identifiers are the main statement, which Postgres runs before the
+// WITH items: a conflict on an identifier is the one reported when there
+// are several.
+func childrenSQL(first int) string {
+	n := first - 1
+	p := func(typ string) string { n++; return fmt.Sprintf("$%d::%s[]", n, typ) }
+	c := `c AS (INSERT INTO identity_credentials (id, identity_id, type, config, version, created_at, updated_at)
+	SELECT u.id, $1, u.type, u.config::jsonb, u.version, u.created_at, u.updated_at
+	FROM unnest(` + p("uuid") + `, ` + p("text") + `, ` + p("text") + `, ` + p("int") + `, ` + p("timestamptz") + `, ` + p("timestamptz") + `)
+		AS u (id, type, config, version, created_at, updated_at))`
+	ids := `INSERT INTO identity_credential_identifiers (id, credential_id, identity_id, type, identifier, created_at)
+	SELECT u.id, u.credential_id, $1, u.type, u.identifier, u.created_at
+	FROM unnest(` + p("uuid") + `, ` + p("uuid") + `, ` + p("text") + `, ` + p("text") + `, ` + p("timestamptz") + `)
+		AS u (id, credential_id, type, identifier, created_at)`
+	v := `v AS (INSERT INTO identity_verifiable_addresses (id, identity_id, via, value, verified, verified_at, status, created_at, updated_at)
+	SELECT u.id, $1, u.via, u.value, u.verified, u.verified_at, u.status, u.created_at, u.updated_at
+	FROM unnest(` + p("uuid") + `, ` + p("text") + `, ` + p("text") + `, ` + p("bool") + `, ` + p("timestamptz") + `, ` + p("text") + `, ` + p("timestamptz") + `, ` + p("timestamptz") + `)
+		AS u (id, via, value, verified, verified_at, status, created_at, updated_at))`
+	r := `r AS (INSERT INTO identity_recovery_addresses (id, identity_id, via, value, created_at, updated_at)
+	SELECT u.id, $1, u.via, u.value, u.created_at, u.updated_at
+	FROM unnest(` + p("uuid") + `, ` + p("text") + `, ` + p("text") + `, ` + p("timestamptz") + `, ` + p("timestamptz") + `)
+		AS u (id, via, value, created_at, updated_at))`
+	return c + ",\n" + v + ",\n" + r + "\n" + ids
+}
+
+var (
+	insertChildrenSQL = "WITH " + childrenSQL(2)
+	insertIdentitySQL = `WITH i AS (INSERT INTO identities (id, schema_id, state, state_changed_at, traits, metadata_public, metadata_admin,
+	external_id, organization_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)),
+` + childrenSQL(12)
+)
+
+// childRows are the 24 array arguments of childrenSQL for i's rows.
+func childRows(i *Identity) []any {
+	var (
+		cID, cType, cConfig, cVersion, cCreated, cUpdated    = []uuid.UUID{}, []string{}, []string{}, []int32{}, []time.Time{}, []time.Time{}
+		nID, nCred, nType, nIdent, nCreated                  = []uuid.UUID{}, []uuid.UUID{}, []string{}, []string{}, []time.Time{}
+		vID, vVia, vValue, vVerified, vAt, vStatus, vCreated = []uuid.UUID{}, []string{}, []string{}, []bool{}, []*time.Time{}, []string{}, []time.Time{}
+		vUpdated                                             = []time.Time{}
+		rID, rVia, rValue, rCreated, rUpdated                = []uuid.UUID{}, []string{}, []string{}, []time.Time{}, []time.Time{}
+	)
+	for _, t := range sortedTypes(i.Credentials) {
+		c := i.Credentials[t]
+		cid := uuid.New()
+		cfg := c.Config
+		if len(cfg) == 0 {
+			cfg = json.RawMessage("{}")
+		}
+		cID, cType, cConfig = append(cID, cid), append(cType, c.Type), append(cConfig, string(cfg))
+		cVersion, cCreated, cUpdated = append(cVersion, int32(c.Version)), append(cCreated, c.CreatedAt), append(cUpdated, c.UpdatedAt)
+		for _, ident := range c.Identifiers {
+			nID, nCred, nType = append(nID, uuid.New()), append(nCred, cid), append(nType, c.Type)
+			nIdent, nCreated = append(nIdent, ident), append(nCreated, c.CreatedAt)
+		}
+	}
+	for _, a := range i.VerifiableAddresses {
+		vID, vVia, vValue, vVerified = append(vID, a.ID), append(vVia, a.Via), append(vValue, a.Value), append(vVerified, a.Verified)
+		vAt, vStatus, vCreated, vUpdated = append(vAt, a.VerifiedAt), append(vStatus, a.Status), append(vCreated, a.CreatedAt), append(vUpdated, a.UpdatedAt)
+	}
+	for _, a := range i.RecoveryAddresses {
+		rID, rVia, rValue = append(rID, a.ID), append(rVia, a.Via), append(rValue, a.Value)
+		rCreated, rUpdated = append(rCreated, a.CreatedAt), append(rUpdated, a.UpdatedAt)
+	}
+	return []any{cID, cType, cConfig, cVersion, cCreated, cUpdated,
+		nID, nCred, nType, nIdent, nCreated,
+		vID, vVia, vValue, vVerified, vAt, vStatus, vCreated, vUpdated,
+		rID, rVia, rValue, rCreated, rUpdated}
 }
 
 func jsonArg(m json.RawMessage) any {

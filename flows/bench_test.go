@@ -42,7 +42,7 @@ import (
 // (%spread-login-of-one, %spread-registration-of-one).
 func BenchmarkPasswordLogin(b *testing.B) {
 	ctx := context.Background()
-	deps := servertest.DepsWithDB(b, tenanttest.ServerDB(b)) // lanes, as a server has them
+	deps := servertest.DepsWithDB(b, tenanttest.ServerDB(b)) // as a server has it: lanes, copies kept by notices
 	deps.Identities.Hasher = hash.MustNew(hash.Config{})     // the production default
 	srv := httptest.NewServer(server.APIRouter(deps))
 	defer srv.Close()

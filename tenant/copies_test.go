@@ -1,12 +1,15 @@
 package tenant_test
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/tenant"
+	"github.com/lanyard-id/lanyard/tenant/tenanttest"
 )
 
 func TestCopies(t *testing.T) {
@@ -43,5 +46,78 @@ func TestCopies(t *testing.T) {
 	time.Sleep(60 * time.Millisecond)
 	if v, ok := c.Get(a); ok {
 		t.Fatalf("a copy older than the ttl answered: %q", v)
+	}
+}
+
+// While a process listens for change notices, its copies outlive their
+// own ttl, and a change committed through any process drops the changed
+// project's copies of every kind; once it stops listening, copies expire
+// with their own ttl again. (Not parallel: listening lengthens the
+// copies of the whole process.)
+func TestCopiesChangeNotices(t *testing.T) {
+	env := tenanttest.Get(t)
+	p := tenanttest.NewProject(t).Project
+	ctx, cancel := context.WithCancel(context.Background())
+	n := tenant.RedisNotifier{Client: env.Redis, Channel: env.Namespace + "copies-test"}
+	done := make(chan struct{})
+	go func() { tenant.ListenCopies(ctx, n, slog.Default()); close(done) }()
+	stop := func() { cancel(); <-done }
+	defer stop()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 5 s", what)
+			}
+		}
+	}
+	waitFor("subscribed", tenant.CopiesListening)
+
+	const ttl = 20 * time.Millisecond
+	changed, other := tenant.NewCopies[string](ttl), tenant.NewCopies[string](ttl)
+	keep := func(c *tenant.Copies[string], project uuid.UUID, v string) {
+		gen, at := c.Begin()
+		c.Keep(project, v, gen, at)
+	}
+	has := func(c *tenant.Copies[string], project uuid.UUID) bool { _, ok := c.Get(project); return ok }
+	bystander := uuid.New()
+	keep(changed, p.ID, "c")
+	keep(other, p.ID, "o")
+	keep(other, bystander, "b")
+	time.Sleep(3 * ttl)
+	if !has(other, p.ID) {
+		t.Fatal("while listening, a copy expired with its own ttl")
+	}
+
+	// A change committed here drops the other kinds' copies too, through
+	// the notice this process announced and received.
+	err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		changed.DropAt(tx)
+		_, err := tx.Exec(ctx, `SELECT 1`)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the committed change's notice dropped the other copy", func() bool { return !has(other, p.ID) })
+
+	// A notice from another process drops them as well.
+	keep(other, p.ID, "o2")
+	if err := env.Redis.Publish(ctx, n.Channel, p.ID.String()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("another process's notice dropped the copy", func() bool { return !has(other, p.ID) })
+	if !has(other, bystander) {
+		t.Error("a notice about one project dropped another project's copy")
+	}
+
+	stop()
+	if tenant.CopiesListening() {
+		t.Fatal("still listening after the context ended")
+	}
+	keep(other, p.ID, "o3")
+	time.Sleep(3 * ttl)
+	if has(other, p.ID) {
+		t.Error("not listening, a copy outlived its own ttl")
 	}
 }

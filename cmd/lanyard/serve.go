@@ -92,6 +92,9 @@ func serveRoles(ctx context.Context, e *env, r roles) error {
 		}()
 	}
 	go a.deps.Registry.Listen(ctx, a.notifier)
+	// Settings, identity schemas and mail templates changed through any
+	// process drop every process's copies at once.
+	go tenant.ListenCopies(ctx, tenant.RedisNotifier{Client: a.notifier.Client, Channel: cfg.RedisNamespace + "lanyard:copies:changed"}, log)
 
 	g, gctx := errgroup.WithContext(ctx)
 	timeout := cfg.ShutdownTimeout

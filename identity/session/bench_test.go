@@ -75,7 +75,7 @@ func BenchmarkWhoami(b *testing.B) {
 	// The same bytes behind the real router and middleware (request id,
 	// access log, metrics, tenant resolution), to tell whoami's own cost
 	// from the stack's.
-	deps := servertest.DepsWithDB(b, tenanttest.ServerDB(b)) // lanes, as a server has them
+	deps := servertest.DepsWithDB(b, tenanttest.ServerDB(b)) // as a server has it: lanes, copies kept by notices
 	mw := httptest.NewServer(server.APIRouterWith(deps, func(pub, _ *gin.RouterGroup) {
 		pub.GET("/bench/static", func(c *gin.Context) {
 			c.Header(session.HeaderIdentityID, "x")

@@ -198,6 +198,9 @@ func Get(t testing.TB) *Env {
 // ServerDB returns a DB laid out as a server process lays out its own:
 // the projects' transactions in lanes (tenant.OpenLanes) of 16
 // connections, beside the environment's pool for the platform schema.
+// Until the test ends, the process also listens for the change notices of
+// its copies of project data (tenant.ListenCopies), as a server does: not
+// for parallel tests, since that lengthens every copy of the process.
 // Benchmarks use it to measure what a server does.
 func ServerDB(t testing.TB) *tenant.DB {
 	t.Helper()
@@ -206,7 +209,15 @@ func ServerDB(t testing.TB) *tenant.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		tenant.ListenCopies(ctx, tenant.RedisNotifier{Client: env.Redis, Channel: env.Namespace + "lanyard:copies:changed"}, quietLogger())
+		close(done)
+	}()
 	t.Cleanup(func() {
+		cancel()
+		<-done
 		for _, p := range pools {
 			p.Close()
 		}

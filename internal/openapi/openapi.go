@@ -1,23 +1,29 @@
-// Package openapi holds the OpenAPI 3.1 document of the project API
-// (openapi.yaml, embedded) and serves it as JSON at
-// /.well-known/openapi.json. Every endpoint the project API serves is in
-// it; handler tests check responses against it (see openapitest).
+// Package openapi holds the OpenAPI 3.1 document of the project API and
+// serves it as JSON at /.well-known/openapi.json. Every endpoint the
+// project API serves is in it; handler tests check responses against it
+// (see openapitest).
+//
+// openapi.yaml is the source; the binary embeds it as compressed JSON,
+// openapi.json.gz. After changing openapi.yaml, run
+// `go test ./internal/openapi -update`; `make test` fails while the two
+// differ.
 package openapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	_ "embed"
-	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"gopkg.in/yaml.v3"
 )
 
-//go:embed openapi.yaml
-var source []byte
+//go:embed openapi.json.gz
+var compressed []byte
 
-var document = mustJSON(source)
+var document = mustGunzip(compressed)
 
 // JSON returns the document as JSON.
 func JSON() []byte { return document }
@@ -28,36 +34,14 @@ func Handler(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", document)
 }
 
-func mustJSON(y []byte) []byte {
-	var v any
-	if err := yaml.Unmarshal(y, &v); err != nil {
-		panic(fmt.Sprintf("openapi: openapi.yaml: %v", err))
-	}
-	b, err := json.Marshal(normalize(v))
+func mustGunzip(b []byte) []byte {
+	r, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
-		panic(fmt.Sprintf("openapi: openapi.yaml: %v", err))
+		panic(fmt.Sprintf("openapi: openapi.json.gz: %v", err))
 	}
-	return b
-}
-
-// normalize turns YAML maps with non-string keys into JSON objects.
-func normalize(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = normalize(x)
-		}
-		return t
-	case map[any]any:
-		m := make(map[string]any, len(t))
-		for k, x := range t {
-			m[fmt.Sprint(k)] = normalize(x)
-		}
-		return m
-	case []any:
-		for i, x := range t {
-			t[i] = normalize(x)
-		}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		panic(fmt.Sprintf("openapi: openapi.json.gz: %v", err))
 	}
-	return v
+	return out
 }

@@ -2,11 +2,15 @@ package verification_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/lanyard-id/lanyard/flows/strategy/code/codetest"
 	"github.com/lanyard-id/lanyard/tenant"
@@ -271,4 +275,43 @@ func TestBrowserRegistrationVerifiesThroughMailedLink(t *testing.T) {
 	if f := r.JSON(t); f["state"] != "passed_challenge" || !codetest.HasID(f, 1080002) {
 		t.Fatalf("after link = %s", r.Body)
 	}
+}
+
+// A registration mails the verification code to an identity that did not
+// exist before its transaction: it refreshes no cached identity or
+// session, so the project's other sessions stay cached in every process
+// (a bump of the project's epochs would make them all reload) and the
+// registration does not wait for the revocation lease.
+func TestRegistrationLeavesTheProjectsCachesAlone(t *testing.T) {
+	t.Parallel()
+	s := codetest.NewSite(t)
+	env := tenanttest.Get(t)
+	ctx := context.Background()
+	c := &http.Client{}
+	first := s.Register(c, codetest.Address(t), password)
+	token := first["session_token"].(string)
+	codetest.Want(t, s.Call(c, "GET", "/sessions/whoami", nil, map[string]string{"X-Session-Token": token}), 200)
+	project := s.Project.Project.ID.String()
+	keys := []string{env.Namespace + "lanyard:sess:{" + project + "}:epoch", env.Namespace + "lanyard:ident:{" + project + "}:epoch"}
+	epochs := func() []string {
+		var out []string
+		for _, k := range keys {
+			v, err := env.Redis.Get(ctx, k).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				t.Fatal(err)
+			}
+			out = append(out, v)
+		}
+		return out
+	}
+	before := epochs()
+	second := s.Register(c, codetest.Address(t), password)
+	va := second["identity"].(map[string]any)["verifiable_addresses"].([]any)[0].(map[string]any)
+	if va["status"] != "sent" {
+		t.Fatalf("the second registration's address = %v", va)
+	}
+	if after := epochs(); !slices.Equal(before, after) {
+		t.Fatalf("a registration changed the project's cache epochs: %q, then %q", before, after)
+	}
+	codetest.Want(t, s.Call(c, "GET", "/sessions/whoami", nil, map[string]string{"X-Session-Token": token}), 200)
 }

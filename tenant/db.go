@@ -417,6 +417,10 @@ type TxOptions struct {
 	// harmless, such as a new self-service flow (the client starts
 	// another); Tx.Durable, which MarkOutboxDue calls, turns it off.
 	AsyncCommit bool
+	// Snapshot runs the transaction at REPEATABLE READ, so that all its
+	// statements see the database as it was at the first: for a read made
+	// of several statements (a row and its children) that must agree.
+	Snapshot bool
 }
 
 // InTx runs fn in a transaction whose search_path is the project's schema,
@@ -459,19 +463,20 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 		}
 		pc.Release()
 	}()
-	begin := "BEGIN"
+	start := "BEGIN"
 	if o.ReadOnly {
-		begin = "BEGIN READ ONLY"
+		start += " READ ONLY"
 	}
+	if o.Snapshot {
+		start += " ISOLATION LEVEL REPEATABLE READ"
+	}
+	begin := start
 	if o.AsyncCommit {
 		begin += "; SET LOCAL synchronous_commit = off"
 	}
 	// The quoted identifier, as an SQL string literal; safe because the
 	// name matched schemaNameRE.
-	parts := []string{"BEGIN"}
-	if o.ReadOnly {
-		parts[0] = "BEGIN READ ONLY"
-	}
+	parts := []string{start}
 	if o.AsyncCommit {
 		parts = append(parts, "SET LOCAL synchronous_commit = off")
 	}

@@ -221,3 +221,39 @@ func TestFirstStatementShapes(t *testing.T) {
 		t.Fatalf("several-command writes: %d rows (%v), want 6", n, err)
 	}
 }
+
+// A Snapshot transaction's statements all see the database as of its
+// first; a default one's each see what committed before them.
+func TestSnapshotTransaction(t *testing.T) {
+	t.Parallel()
+	env := tenanttest.Get(t)
+	p := tenanttest.NewProject(t).Project
+	ctx := context.Background()
+	const target = "snapshot-probe"
+	twice := func(o tenant.TxOptions) (first, second int) {
+		t.Helper()
+		err := env.DB.InTxOpts(ctx, p, o, func(tx tenant.Tx) error {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE target = $1`, target).Scan(&first); err != nil {
+				return err
+			}
+			// Another transaction commits a row meanwhile.
+			if err := env.DB.InTx(ctx, p, func(other tenant.Tx) error {
+				_, err := other.Exec(ctx, `INSERT INTO audit_events (actor, action, target) VALUES ('test', 'snapshot', $1)`, target)
+				return err
+			}); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE target = $1`, target).Scan(&second)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first, second
+	}
+	if a, b := twice(tenant.TxOptions{ReadOnly: true, Snapshot: true}); a != b {
+		t.Errorf("a snapshot transaction saw %d rows, then %d", a, b)
+	}
+	if a, b := twice(tenant.TxOptions{ReadOnly: true}); b != a+1 {
+		t.Errorf("a default transaction saw %d rows, then %d; want the other's commit", a, b)
+	}
+}

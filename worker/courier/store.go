@@ -209,7 +209,8 @@ func getMessage(ctx context.Context, tx tenant.Tx, id uuid.UUID) (*Stored, error
 // Message returns one message of the project with its dispatches.
 func (s *Service) Message(ctx context.Context, p *tenant.Project, id uuid.UUID) (*Stored, error) {
 	var m *Stored
-	err := s.o.DB.InTxOpts(ctx, p, tenant.TxOptions{ReadOnly: true}, func(tx tenant.Tx) (err error) {
+	// One snapshot: the message and its dispatches as of one moment.
+	err := s.o.DB.InTxOpts(ctx, p, tenant.TxOptions{ReadOnly: true, Snapshot: true}, func(tx tenant.Tx) (err error) {
 		m, err = getMessage(ctx, tx, id)
 		return err
 	})

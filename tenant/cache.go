@@ -148,7 +148,10 @@ func (r *Registry) Listen(ctx context.Context, n RedisNotifier) {
 			continue
 		}
 		r.cache.clear()
-		ch := sub.Channel()
+		// Every message clears, including the confirmation of a
+		// resubscription after a network error (notices may have been
+		// missed while the connection was down).
+		ch := sub.ChannelWithSubscriptions()
 		for open := true; open; {
 			select {
 			case <-ctx.Done():

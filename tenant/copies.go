@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 )
 
 // Copies is a process's copy of one kind of per-project data that changes
@@ -176,9 +177,9 @@ func announceCopyChange(project uuid.UUID) {
 // ListenCopies subscribes to n's channel until ctx ends: each notice drops
 // the named project's copies of every kind, and every change this process
 // commits is announced there. While subscribed, copies answer for
-// CopiesListenedTTL; a (re)subscription drops all copies, since notices
-// may have been missed, and while the subscription is down copies answer
-// for their own, shorter ttl.
+// CopiesListenedTTL; every (re)subscription drops all copies, since
+// notices may have been missed, and while the subscription cannot be made
+// copies answer for their own, shorter ttl.
 func ListenCopies(ctx context.Context, n RedisNotifier, log *slog.Logger) {
 	for ctx.Err() == nil {
 		sub := n.Client.Subscribe(ctx, n.Channel)
@@ -195,7 +196,10 @@ func ListenCopies(ctx context.Context, n RedisNotifier, log *slog.Logger) {
 		}
 		eachCopies(dropper.dropAll)
 		copiesBus.Store(&n)
-		ch := sub.Channel()
+		// The subscription reconnects by itself after a network error and
+		// says so with a new confirmation: notices may have been missed
+		// meanwhile, so every copy goes.
+		ch := sub.ChannelWithSubscriptions()
 		for open := true; open; {
 			select {
 			case <-ctx.Done():
@@ -205,8 +209,13 @@ func ListenCopies(ctx context.Context, n RedisNotifier, log *slog.Logger) {
 					open = false
 					break
 				}
-				if id, err := uuid.Parse(m.Payload); err == nil {
-					eachCopies(func(d dropper) { d.Drop(id) })
+				switch m := m.(type) {
+				case *redis.Subscription:
+					eachCopies(dropper.dropAll)
+				case *redis.Message:
+					if id, err := uuid.Parse(m.Payload); err == nil {
+						eachCopies(func(d dropper) { d.Drop(id) })
+					}
 				}
 			}
 		}

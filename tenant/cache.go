@@ -134,12 +134,21 @@ func (n RedisNotifier) Notify(ctx context.Context, slug string) error {
 // clears the cache on every (re)subscription, since notices may have been
 // missed while disconnected.
 func (r *Registry) Listen(ctx context.Context, n RedisNotifier) {
+	n.listen(ctx, r.log, "project change", func() { r.cache.clear() }, func(*redis.Message) { r.cache.clear() }, func() {})
+}
+
+// listen keeps a subscription to n's channel until ctx ends, retrying
+// every 2 s while it cannot be made. subscribed runs on every
+// (re)subscription, including the ones go-redis makes by itself after a
+// network error (notices may have been missed meanwhile), message on
+// every notice, and unsubscribed when a subscription ends.
+func (n RedisNotifier) listen(ctx context.Context, log *slog.Logger, what string, subscribed func(), message func(*redis.Message), unsubscribed func()) {
 	for ctx.Err() == nil {
 		sub := n.Client.Subscribe(ctx, n.Channel)
 		if _, err := sub.Receive(ctx); err != nil {
 			_ = sub.Close()
 			if !errors.Is(err, context.Canceled) {
-				r.log.Warn("project change subscription failed; retrying", "error", err)
+				log.Warn(what+" subscription failed; retrying", "error", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -147,23 +156,26 @@ func (r *Registry) Listen(ctx context.Context, n RedisNotifier) {
 			}
 			continue
 		}
-		r.cache.clear()
-		// Every message clears, including the confirmation of a
-		// resubscription after a network error (notices may have been
-		// missed while the connection was down).
+		subscribed()
 		ch := sub.ChannelWithSubscriptions()
 		for open := true; open; {
 			select {
 			case <-ctx.Done():
 				open = false
-			case _, ok := <-ch:
+			case m, ok := <-ch:
 				if !ok {
 					open = false
 					break
 				}
-				r.cache.clear()
+				switch m := m.(type) {
+				case *redis.Subscription:
+					subscribed()
+				case *redis.Message:
+					message(m)
+				}
 			}
 		}
+		unsubscribed()
 		_ = sub.Close()
 	}
 }

@@ -2,7 +2,6 @@ package tenant
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -181,45 +180,15 @@ func announceCopyChange(project uuid.UUID) {
 // notices may have been missed, and while the subscription cannot be made
 // copies answer for their own, shorter ttl.
 func ListenCopies(ctx context.Context, n RedisNotifier, log *slog.Logger) {
-	for ctx.Err() == nil {
-		sub := n.Client.Subscribe(ctx, n.Channel)
-		if _, err := sub.Receive(ctx); err != nil {
-			_ = sub.Close()
-			if !errors.Is(err, context.Canceled) {
-				log.Warn("copied-data change subscription failed; retrying", "error", err)
+	n.listen(ctx, log, "copied-data change",
+		func() {
+			eachCopies(dropper.dropAll)
+			copiesBus.Store(&n)
+		},
+		func(m *redis.Message) {
+			if id, err := uuid.Parse(m.Payload); err == nil {
+				eachCopies(func(d dropper) { d.Drop(id) })
 			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(2 * time.Second):
-			}
-			continue
-		}
-		eachCopies(dropper.dropAll)
-		copiesBus.Store(&n)
-		// The subscription reconnects by itself after a network error and
-		// says so with a new confirmation: notices may have been missed
-		// meanwhile, so every copy goes.
-		ch := sub.ChannelWithSubscriptions()
-		for open := true; open; {
-			select {
-			case <-ctx.Done():
-				open = false
-			case m, ok := <-ch:
-				if !ok {
-					open = false
-					break
-				}
-				switch m := m.(type) {
-				case *redis.Subscription:
-					eachCopies(dropper.dropAll)
-				case *redis.Message:
-					if id, err := uuid.Parse(m.Payload); err == nil {
-						eachCopies(func(d dropper) { d.Drop(id) })
-					}
-				}
-			}
-		}
-		copiesBus.Store(nil)
-		_ = sub.Close()
-	}
+		},
+		func() { copiesBus.Store(nil) })
 }

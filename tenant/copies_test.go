@@ -3,14 +3,10 @@ package tenant_test
 import (
 	"context"
 	"log/slog"
-	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/lanyard-id/lanyard/tenant"
 	"github.com/lanyard-id/lanyard/tenant/tenanttest"
@@ -64,15 +60,8 @@ func TestCopiesChangeNotices(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	// A client of its own, named, so that the test can cut its
 	// subscription's connection.
-	opt, err := redis.ParseURL(env.RedisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	name := "copies-test-" + uuid.NewString()[:8]
-	opt.ClientName = name
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	n := tenant.RedisNotifier{Client: rdb, Channel: env.Namespace + "copies-test"}
+	n := tenant.RedisNotifier{Client: namedClient(t, env, name), Channel: env.Namespace + "copies-test"}
 	done := make(chan struct{})
 	go func() { tenant.ListenCopies(ctx, n, slog.Default()); close(done) }()
 	stop := func() { cancel(); <-done }
@@ -105,7 +94,7 @@ func TestCopiesChangeNotices(t *testing.T) {
 
 	// A change committed here drops the other kinds' copies too, through
 	// the notice this process announced and received.
-	err = env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+	err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
 		changed.DropAt(tx)
 		_, err := tx.Exec(ctx, `SELECT 1`)
 		return err
@@ -128,28 +117,7 @@ func TestCopiesChangeNotices(t *testing.T) {
 	// A subscription that was cut reconnects by itself; notices may have
 	// been lost meanwhile, so its return drops every copy.
 	keep(other, bystander, "b2")
-	list, err := env.Redis.ClientList(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := 0
-	for _, line := range strings.Split(list, "\n") {
-		f := strings.Fields(line)
-		if !slices.Contains(f, "name="+name) || slices.Contains(f, "sub=0") || len(f) == 0 || !strings.HasPrefix(f[0], "id=") {
-			continue
-		}
-		id, err := strconv.ParseInt(strings.TrimPrefix(f[0], "id="), 10, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := env.Redis.ClientKillByFilter(ctx, "ID", strconv.FormatInt(id, 10)).Err(); err != nil {
-			t.Fatal(err)
-		}
-		cut++
-	}
-	if cut != 1 {
-		t.Fatalf("found %d subscribed connections named %s", cut, name)
-	}
+	cutSubscription(t, env, name)
 	waitFor("the resubscription dropped every copy", func() bool { return !has(other, bystander) })
 	if !tenant.CopiesListening() {
 		t.Fatal("not listening after the reconnection")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,8 +85,13 @@ func (m *Manager) writing(ctx context.Context, p *tenant.Project, ids ...uuid.UU
 // identity of the project; when it has ended (seen from another
 // connection) the change is published. It never fails the transaction:
 // problems are logged, and a transaction that can no longer commit needs
-// no invalidation.
+// no invalidation. An identity the transaction created needs none either:
+// no process can hold it, or a session of it, yet.
 func (m *Manager) ChangedTx(ctx context.Context, tx tenant.Tx, ids ...uuid.UUID) {
+	ids = slices.DeleteFunc(slices.Clone(ids), tx.Inserted)
+	if len(ids) == 0 {
+		return
+	}
 	if m.Revoker != nil {
 		for _, id := range ids {
 			if err := m.Revoker.IdentityChanged(ctx, tx, id); err != nil {

@@ -88,7 +88,8 @@ func (m *Manager) Create(ctx context.Context, p *tenant.Project, body CreateBody
 // CreateTx stores a new identity from w inside the caller's transaction.
 // Passwords in w must already be hashed (Write.Password.HashedPassword).
 // Creating needs no cache invalidation: the cache never stores a miss, so
-// no process holds an entry for an id that did not exist.
+// no process holds an entry for an id that did not exist; and later
+// changes in the same transaction need none either (tx.MarkInserted).
 func (m *Manager) CreateTx(ctx context.Context, tx tenant.Tx, w *Write) (*Identity, error) {
 	i, err := m.assemble(ctx, tx, w, nil)
 	if err != nil {
@@ -97,6 +98,7 @@ func (m *Manager) CreateTx(ctx context.Context, tx tenant.Tx, w *Write) (*Identi
 	if err := writeIdentity(ctx, tx, i, false); err != nil {
 		return nil, err
 	}
+	tx.MarkInserted(i.ID)
 	return i, nil
 }
 
@@ -177,7 +179,7 @@ func (m *Manager) replace(ctx context.Context, tx tenant.Tx, existing *Identity,
 	if err := writeIdentity(ctx, tx, i, true); err != nil {
 		return nil, err
 	}
-	if m.Revoker != nil {
+	if m.Revoker != nil && !tx.Inserted(i.ID) {
 		if err := m.Revoker.IdentityChanged(ctx, tx, i.ID); err != nil {
 			return nil, err
 		}

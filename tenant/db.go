@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -89,6 +90,7 @@ type txState struct {
 	durable   bool         // Durable was called
 	queued    []queuedStmt // Queue's writes, not sent yet
 	flushes   int          // times queued was sent (or dropped with an error)
+	inserted  map[uuid.UUID]bool
 }
 
 // queuedStmt is a statement waiting to be sent with the next one.
@@ -252,6 +254,21 @@ func (t Tx) QueueAmendable(sql string, args ...any) (amend func(args ...any) boo
 		return true
 	}
 }
+
+// MarkInserted records that the transaction inserted the row id: until
+// it commits, nothing outside it can have seen the row or kept a copy.
+func (t Tx) MarkInserted(id uuid.UUID) {
+	if t.st == nil {
+		return
+	}
+	if t.st.inserted == nil {
+		t.st.inserted = map[uuid.UUID]bool{}
+	}
+	t.st.inserted[id] = true
+}
+
+// Inserted reports whether MarkInserted recorded id in this transaction.
+func (t Tx) Inserted(id uuid.UUID) bool { return t.st != nil && t.st.inserted[id] }
 
 // OnEnd registers fn to run once the transaction has ended, committed or
 // rolled back, right after the statement that ended it returned. fn does
@@ -470,16 +487,13 @@ func (d *DB) InTxOpts(ctx context.Context, p *Project, o TxOptions, fn func(Tx) 
 	if o.Snapshot {
 		start += " ISOLATION LEVEL REPEATABLE READ"
 	}
-	begin := start
-	if o.AsyncCommit {
-		begin += "; SET LOCAL synchronous_commit = off"
-	}
-	// The quoted identifier, as an SQL string literal; safe because the
-	// name matched schemaNameRE.
 	parts := []string{start}
 	if o.AsyncCommit {
 		parts = append(parts, "SET LOCAL synchronous_commit = off")
 	}
+	begin := strings.Join(parts, "; ")
+	// The quoted identifier, as an SQL string literal; safe because the
+	// name matched schemaNameRE.
 	schema := pgx.Identifier{p.Schema}.Sanitize()
 	st := &txState{settings: settingsMemo{cached: o.CachedSettings},
 		begin: lazyBegin{sql: begin + "; SELECT set_config('search_path', '" + schema + "', true)", parts: parts, schema: schema}}

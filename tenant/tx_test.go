@@ -257,3 +257,35 @@ func TestSnapshotTransaction(t *testing.T) {
 		t.Errorf("a default transaction saw %d rows, then %d; want the other's commit", a, b)
 	}
 }
+
+// A transaction remembers the rows it marked as inserted, and only for
+// itself.
+func TestMarkInserted(t *testing.T) {
+	t.Parallel()
+	env := tenanttest.Get(t)
+	p := tenanttest.NewProject(t).Project
+	ctx := context.Background()
+	id, other := uuid.New(), uuid.New()
+	if err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		tx.MarkInserted(id)
+		if !tx.Inserted(id) || tx.Inserted(other) {
+			t.Errorf("Inserted: marked %v, unmarked %v", tx.Inserted(id), tx.Inserted(other))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.DB.InTx(ctx, p, func(tx tenant.Tx) error {
+		if tx.Inserted(id) {
+			t.Error("another transaction reports the first one's mark")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var zero tenant.Tx
+	zero.MarkInserted(id)
+	if zero.Inserted(id) {
+		t.Error("a zero Tx kept a mark")
+	}
+}

@@ -262,9 +262,7 @@ func (h *Handler) send(ctx context.Context, tx tenant.Tx, e *flows.Env, f *flows
 		if owner != nil && owner.address.Status == "pending" {
 			owner.address.Status, owner.address.UpdatedAt = "sent", now
 		}
-		if owner == nil || !owner.created {
-			h.D.Identities.ChangedTx(ctx, tx, identityID)
-		}
+		h.D.Identities.ChangedTx(ctx, tx, identityID)
 	}
 	id, err := courier.Enqueue(ctx, tx, msg)
 	if err != nil {
@@ -393,9 +391,6 @@ type addressOwner struct {
 	address    *identity.VerifiableAddress
 	identityID uuid.UUID
 	locale     string
-	// created: the identity was created in this transaction, so no
-	// process can hold a copy of it or a session of it to refresh.
-	created bool
 }
 
 // AfterRegistration is the registration's verification hook: for each
@@ -442,7 +437,7 @@ func (h *Handler) AfterRegistration(ctx context.Context, tx tenant.Tx, e *flows.
 		if err != nil {
 			return nil, nil, err
 		}
-		id, err := h.send(ctx, tx, e, f, a, false, &addressOwner{address: va, identityID: i.ID, locale: locale, created: true})
+		id, err := h.send(ctx, tx, e, f, a, false, &addressOwner{address: va, identityID: i.ID, locale: locale})
 		if err != nil {
 			return nil, nil, err
 		}
